@@ -1,0 +1,74 @@
+// Package api holds podclass's public API: the labels users set and the
+// annotations podclass writes on pods. Policy engines read these keys, so
+// they are stable; a change here is a breaking change for users.
+package api
+
+// Prefix starts every podclass label and annotation key.
+const Prefix = "podclass.io/"
+
+// Labels set by users.
+const (
+	// EnabledLabel on a namespace ("true") opts its pods in; on a pod ("false")
+	// opts that pod out.
+	EnabledLabel = Prefix + "enabled"
+)
+
+// Annotations set by users. They are inputs: podclass never trusts them as results.
+const (
+	// HintAnnotation lets a pod's author declare the class they believe the pod
+	// is. It is used only as the first guess when no image rule matches, and is
+	// always marked source=hint so policies can tell it from a measured class.
+	HintAnnotation = Prefix + "hint"
+)
+
+// Result annotations. Only podclass writes them: the webhook overwrites or
+// removes any a user sets at CREATE, and the chart's ValidatingAdmissionPolicy
+// refuses UPDATEs of them by anyone but the refiner.
+const (
+	ClassAnnotation            = Prefix + "class"
+	FamilyAnnotation           = Prefix + "family"
+	StatusAnnotation           = Prefix + "status"
+	SourceAnnotation           = Prefix + "source"
+	ConfidenceAnnotation       = Prefix + "confidence"
+	ImageClassAnnotation       = Prefix + "image-class"
+	ContainerClassesAnnotation = Prefix + "container-classes"
+	ModelAnnotation            = Prefix + "model"
+	ClassifiedAtAnnotation     = Prefix + "classified-at"
+	ExplanationAnnotation      = Prefix + "explanation"
+)
+
+// ResultAnnotations lists every result key, for the webhook's anti-forgery
+// pass and for the admission policy.
+var ResultAnnotations = []string{
+	ClassAnnotation, FamilyAnnotation, StatusAnnotation, SourceAnnotation,
+	ConfidenceAnnotation, ImageClassAnnotation, ContainerClassesAnnotation,
+	ModelAnnotation, ClassifiedAtAnnotation, ExplanationAnnotation,
+}
+
+// IsResult reports whether key is a result annotation.
+func IsResult(key string) bool {
+	for _, k := range ResultAnnotations {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Values of StatusAnnotation.
+const (
+	StatusPending      = "pending"      // guessed from the image; the refiner has not decided
+	StatusClassified   = "classified"   // decided from behaviour
+	StatusUnknown      = "unknown"      // behaviour seen, model abstained
+	StatusUnclassified = "unclassified" // no usable metrics before the refiner's timeout
+)
+
+// Values of SourceAnnotation.
+const (
+	SourceImage   = "image"
+	SourceHint    = "hint"
+	SourceMetrics = "metrics"
+)
+
+// ClassUnknown is the class of a pod nothing could name.
+const ClassUnknown = "unknown"
