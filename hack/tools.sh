@@ -50,8 +50,8 @@ build_kube_apiserver() {
 	# k8s.io/kubernetes points every staging module at ./staging: pin each to its published tag.
 	local gomod
 	gomod=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+	(cd "$d" && go mod edit -go=1.25.0)
 	{
-		echo "go 1.25.0"
 		echo "godebug default=go1.25"
 		echo "require k8s.io/kubernetes $KUBE_VERSION"
 		grep -E '^\s*k8s.io/[a-z0-9-]+ => \./staging' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'

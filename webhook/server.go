@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+)
+
+var log = logf.Log.WithName("webhook")
+
+// Options configure the webhook's servers.
+type Options struct {
+	// Host and Port the TLS admission server listens on.
+	Host string
+	Port int
+	// CertDir holds CertName and KeyName; they are reloaded when they change.
+	CertDir, CertName, KeyName string
+	// ProbeAddr serves /healthz and /readyz over plain HTTP ("0" disables).
+	ProbeAddr string
+	// MetricsAddr serves Prometheus metrics over plain HTTP ("0" disables).
+	MetricsAddr string
+}
+
+// TLSOptions are applied to the admission server: TLS 1.2 or later, and for
+// TLS 1.2 only AEAD cipher suites with forward secrecy.
+func TLSOptions(c *tls.Config) {
+	c.MinVersion = tls.VersionTLS12
+	c.CipherSuites = []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
+
+// NewServer returns controller-runtime's webhook server with the pod
+// annotator registered at Path. Its certwatcher reloads the serving cert when
+// the files change, so rotation needs no restart.
+func NewServer(o Options, h *PodAnnotator) crwebhook.Server {
+	s := crwebhook.NewServer(crwebhook.Options{
+		Host: o.Host, Port: o.Port,
+		CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
+		TLSOpts: []func(*tls.Config){TLSOptions},
+	})
+	s.Register(Path, &crwebhook.Admission{Handler: h})
+	return s
+}
+
+// Run serves admissions, probes and metrics until ctx is done, then drains
+// in-flight admissions before returning. ready, if set, gates /readyz in
+// addition to the server having started (e.g. "a valid cert exists").
+func Run(ctx context.Context, o Options, h *PodAnnotator, ready healthz.Checker) error {
+	srv := NewServer(o, h)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Start(ctx) })
+
+	started := srv.StartedChecker()
+	checks := map[string]healthz.Checker{"webhook": started}
+	if ready != nil {
+		checks["certs"] = ready
+	}
+	if o.ProbeAddr != "" && o.ProbeAddr != "0" {
+		mux := http.NewServeMux()
+		mux.Handle("/healthz/", http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}))
+		mux.Handle("/healthz", http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}))
+		mux.Handle("/readyz/", http.StripPrefix("/readyz", &healthz.Handler{Checks: checks}))
+		mux.Handle("/readyz", http.StripPrefix("/readyz", &healthz.Handler{Checks: checks}))
+		g.Go(func() error { return serveHTTP(ctx, "probes", o.ProbeAddr, mux) })
+	}
+	if o.MetricsAddr != "" && o.MetricsAddr != "0" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		g.Go(func() error { return serveHTTP(ctx, "metrics", o.MetricsAddr, mux) })
+	}
+	return g.Wait()
+}
+
+// serveHTTP serves h on addr until ctx is done.
+func serveHTTP(ctx context.Context, name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for %s on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("Serving", "what", name, "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serving %s: %w", name, err)
+	}
+}
