@@ -1,0 +1,292 @@
+// Command corpus records the podclass training corpus: real servers under
+// real load, each in its own cgroup v1 and network namespace like a pod,
+// sampled every 10 s into the line protocol telegraf's kubernetes and docker
+// inputs write. Run it through hack/corpus/record.sh (root, Debian).
+//
+//	corpus [-out testdata/corpus] [-parallel 8] [-duration 270s] [-only class,...] [-smoke]
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "probe":
+			os.Exit(probeMain(os.Args[2:]))
+		case "lines":
+			os.Exit(linesMain(os.Args[2:]))
+		case "memcload":
+			os.Exit(memcloadMain(os.Args[2:]))
+		}
+	}
+	os.Exit(record())
+}
+
+type result struct {
+	pod   *Pod
+	lines string
+	span  time.Duration
+	err   error
+}
+
+func record() int {
+	out := flag.String("out", "testdata/corpus", "output directory (metrics.lp, pods.csv)")
+	work := flag.String("work", "", "directory for per-pod logs and partial results (default: <out>/.work)")
+	parallel := flag.Int("parallel", 8, "pods recorded at once")
+	duration := flag.Duration("duration", 270*time.Second, "recorded life of each pod")
+	interval := flag.Duration("interval", 10*time.Second, "sampling interval (telegraf default)")
+	only := flag.String("only", "", "comma-separated classes to record (default: all)")
+	smoke := flag.Bool("smoke", false, "one loaded pod per class, short duration")
+	node := flag.String("node", "worker-1", "node_name tag")
+	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
+	flag.Parse()
+
+	if *work == "" {
+		*work = filepath.Join(*out, ".work")
+	}
+	for _, d := range []string{*out, *work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	pods := plan(*only, *smoke, *seed, *node, self)
+	if len(pods) == 0 {
+		fmt.Fprintln(os.Stderr, "no pods to record")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	start := time.Now()
+	fmt.Printf("recording %d pods, %d at a time, %s each, sample every %s\n", len(pods), *parallel, *duration, *interval)
+	results := make([]result, len(pods))
+	sem := make(chan struct{}, *parallel)
+	var wg sync.WaitGroup
+	for i, p := range pods {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fmt.Printf("%s start %-28s %-11s %s\n", time.Now().Format("15:04:05"), p.Name, p.Class.Name, p.Scenario.Name)
+			r := recordPod(ctx, p, *duration, *interval, *work)
+			results[i] = r
+			status := "ok"
+			if r.err != nil {
+				status = "FAILED: " + r.err.Error()
+			}
+			fmt.Printf("%s done  %-28s %-11s %s: %s\n", time.Now().Format("15:04:05"), p.Name, p.Class.Name, p.Scenario.Name, status)
+		}()
+		// Stagger starts so initdb/prepare phases of one wave do not all coincide.
+		if i < *parallel {
+			sleepCtx(ctx, 3*time.Second)
+		}
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "interrupted; outputs not written")
+		return 130
+	}
+	if err := writeOutputs(*out, results); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	failed := 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+		}
+	}
+	fmt.Printf("recorded %d pods (%d failed) in %s\n", len(results)-failed, failed, time.Since(start).Round(time.Second))
+	return 0
+}
+
+// plan lists the pods: for each class its scenarios, interleaved so that
+// every wave of concurrent pods mixes classes and intensities.
+func plan(only string, smoke bool, seed int64, node, self string) []*Pod {
+	want := map[string]bool{}
+	for _, c := range strings.Split(only, ",") {
+		if c != "" {
+			want[c] = true
+		}
+	}
+	byClass := map[string][]*Scenario{}
+	for _, s := range scenarios {
+		byClass[s.Class] = append(byClass[s.Class], s)
+	}
+	rng := rand.New(rand.NewSource(seed))
+	namespaces := []string{"shop", "analytics", "iot", "platform"}
+	var pods []*Pod
+	maxN := 0
+	for _, c := range classOrder {
+		maxN = max(maxN, len(byClass[c]))
+	}
+	if smoke {
+		maxN = 1
+	}
+	for k := 0; k < maxN; k++ {
+		for ci, c := range classOrder {
+			if len(want) > 0 && !want[c] {
+				continue
+			}
+			list := byClass[c]
+			var s *Scenario
+			if smoke {
+				s = list[2%len(list)]
+			} else {
+				if k >= len(list) {
+					continue
+				}
+				s = list[(k+ci)%len(list)]
+			}
+			cl := classes[c]
+			p := &Pod{
+				Idx:       len(pods) + 1,
+				Class:     cl,
+				Scenario:  s,
+				Image:     cl.Images[rng.Intn(len(cl.Images))],
+				Namespace: namespaces[(k+ci)%len(namespaces)],
+				Node:      node,
+				self:      self,
+			}
+			p.Name = podName(rng, cl.Apps[rng.Intn(len(cl.Apps))])
+			pods = append(pods, p)
+		}
+	}
+	return pods
+}
+
+// podName mimics a Deployment's pod: <app>-<replicaset hash>-<suffix>.
+func podName(rng *rand.Rand, app string) string {
+	const alnum = "bcdfghjklmnpqrstvwxz2456789"
+	r := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alnum[rng.Intn(len(alnum))]
+		}
+		return string(b)
+	}
+	return app + "-" + r(9+rng.Intn(2)) + "-" + r(5)
+}
+
+// recordPod runs one pod's life: start the server, run its load, sample
+// every interval for duration, then tear everything down.
+func recordPod(ctx context.Context, p *Pod, duration, interval time.Duration, work string) (res result) {
+	res.pod = p
+	defer p.teardown()
+	if err := p.setup(work); err != nil {
+		res.err = err
+		return
+	}
+	p.logf("pod %s/%s class=%s scenario=%s image=%s netns=%s ip=%s", p.Namespace, p.Name, p.Class.Name, p.Scenario.Name, p.Image, p.SrvNS, p.SrvIP)
+
+	prev := p.read()
+	t0 := prev.t
+	lctx, cancel := context.WithDeadline(ctx, t0.Add(duration-5*time.Second))
+	defer cancel()
+	loadErr := make(chan error, 1)
+	go func() {
+		if err := p.Class.Start(lctx, p); err != nil {
+			loadErr <- fmt.Errorf("start: %w", err)
+			return
+		}
+		p.logf("server ready after %s", time.Since(t0).Round(time.Millisecond))
+		loadErr <- p.Scenario.Load(lctx, p)
+	}()
+
+	var b strings.Builder
+	n := int(duration / interval)
+	for i := 1; i <= n; i++ {
+		if !sleepCtx(ctx, time.Until(t0.Add(time.Duration(i)*interval))) {
+			res.err = ctx.Err()
+			return
+		}
+		cur := p.read()
+		b.WriteString(p.lines(prev, cur))
+		p.logf("sample %d: cpu=%.3f cores mem=%dMiB ws=%dMiB rx=%d tx=%d io=%d/%d", i,
+			float64(cur.cpuNs-prev.cpuNs)/float64(cur.t.Sub(prev.t).Nanoseconds()),
+			cur.memUsage>>20, (cur.memUsage-min(cur.inactive, cur.memUsage))>>20, cur.rx, cur.tx, cur.ioRead, cur.ioWrite)
+		prev = cur
+		select {
+		case err := <-loadErr:
+			if err != nil {
+				res.err = err
+				return
+			}
+			loadErr = nil
+		default:
+		}
+	}
+	cancel()
+	if loadErr != nil {
+		if err := <-loadErr; err != nil {
+			res.err = err
+			return
+		}
+	}
+	res.lines = b.String()
+	res.span = time.Duration(n) * interval
+	os.WriteFile(filepath.Join(work, p.Name+".lp"), []byte(res.lines), 0o644)
+	return
+}
+
+func writeOutputs(out string, results []result) error {
+	var ok []result
+	for _, r := range results {
+		if r.err == nil && r.pod != nil && r.lines != "" {
+			ok = append(ok, r)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].pod.Idx < ok[j].pod.Idx })
+	mf, err := os.Create(filepath.Join(out, "metrics.lp"))
+	if err != nil {
+		return err
+	}
+	for _, r := range ok {
+		mf.WriteString(r.lines)
+	}
+	if err := mf.Close(); err != nil {
+		return err
+	}
+	cf, err := os.Create(filepath.Join(out, "pods.csv"))
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(cf)
+	w.Write([]string{"namespace", "pod_name", "image", "class", "scenario", "duration_s"})
+	for _, r := range ok {
+		w.Write([]string{r.pod.Namespace, r.pod.Name, r.pod.Image, r.pod.Class.Name, r.pod.Scenario.Name, fmt.Sprint(int(r.span.Seconds()))})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return cf.Close()
+}
