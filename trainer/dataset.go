@@ -1,0 +1,210 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/metrics"
+)
+
+// Labeler turns an image reference into a training label; ok is false when
+// the image does not say unambiguously what the pod runs.
+type Labeler interface {
+	Label(image string) (class string, ok bool)
+}
+
+// LabelerFunc adapts a function to Labeler.
+type LabelerFunc func(image string) (string, bool)
+
+var _ Labeler = LabelerFunc(nil)
+
+// Label calls f.
+func (f LabelerFunc) Label(image string) (string, bool) { return f(image) }
+
+// DefaultMinRuleConfidence is the smallest image-rule confidence accepted as a
+// label: a rule that names the image's repository or last path component.
+// Hints (0.5) are never labels.
+const DefaultMinRuleConfidence = imagerules.ConfidenceName
+
+// RulesLabeler labels a pod by its image when the rules match it with at
+// least minConfidence; unparsable images and "unknown" are unlabelled.
+func RulesLabeler(r *imagerules.Rules, minConfidence float64) Labeler {
+	return LabelerFunc(func(image string) (string, bool) {
+		if image == "" {
+			return "", false
+		}
+		m, err := r.Match(image)
+		if err != nil || m.Class == "" || m.Class == classifier.Unknown || m.Confidence < minConfidence {
+			return "", false
+		}
+		return m.Class, true
+	})
+}
+
+// Label sources recorded per pod.
+const (
+	LabelFromColumn = "class-column"
+	LabelFromImage  = "image-rule"
+)
+
+// PodData is one pod with its samples and label.
+type PodData struct {
+	Pod
+	Label       string // "" when unlabelled
+	LabelSource string
+	Window      *metrics.Window
+}
+
+// Dataset is the assembled pods.
+type Dataset struct {
+	Labelled   []PodData
+	Unlabelled []PodData
+	// NoMetrics lists pods of the pod list with no samples in the range.
+	NoMetrics []metrics.PodKey
+	Samples   int
+}
+
+// Examples returns the labelled pods as classifier training examples.
+func (d *Dataset) Examples() []classifier.Example {
+	out := make([]classifier.Example, 0, len(d.Labelled))
+	for _, p := range d.Labelled {
+		out = append(out, classifier.Example{Pod: p.Key, Class: p.Label, Window: p.Window})
+	}
+	return out
+}
+
+// Classes returns the sorted labels present.
+func (d *Dataset) Classes() []string {
+	set := map[string]bool{}
+	for _, p := range d.Labelled {
+		set[p.Label] = true
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AssembleOptions configures Assemble.
+type AssembleOptions struct {
+	// Start and End bound the samples read; zero values mean all time.
+	Start, End time.Time
+	// Labeler labels pods without an explicit class; nil means only the
+	// class column labels.
+	Labeler Labeler
+	// BatchSize is how many pods one Source call asks for.
+	BatchSize int
+	// Progress receives progress lines (stderr in the CLI); nil discards.
+	Progress io.Writer
+}
+
+// Assemble reads the pods' samples from src in batches and labels them: the
+// explicit class column first, else the labeler if it is sure, else the pod is
+// unlabelled (kept for classification, excluded from training).
+func Assemble(ctx context.Context, src metrics.Source, pods []Pod, opt AssembleOptions) (*Dataset, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	start, end := opt.Start, opt.End
+	if start.IsZero() {
+		start = time.Unix(0, 0)
+	}
+	if end.IsZero() {
+		end = time.Now().Add(100 * 365 * 24 * time.Hour)
+	}
+	progress := opt.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	ds := &Dataset{}
+	for i := 0; i < len(pods); i += opt.BatchSize {
+		batch := pods[i:min(i+opt.BatchSize, len(pods))]
+		keys := make([]metrics.PodKey, len(batch))
+		for j, p := range batch {
+			keys[j] = p.Key
+		}
+		wins, err := src.Windows(ctx, keys, start, end)
+		if err != nil {
+			return nil, fmt.Errorf("trainer: reading metrics for pods %d-%d: %w", i, i+len(batch), err)
+		}
+		for _, p := range batch {
+			w := wins[p.Key]
+			if w == nil || len(w.Samples) == 0 {
+				ds.NoMetrics = append(ds.NoMetrics, p.Key)
+				continue
+			}
+			w.Sort()
+			ds.Samples += len(w.Samples)
+			pd := PodData{Pod: p, Window: w}
+			switch {
+			case p.Class != "" && p.Class != classifier.Unknown:
+				pd.Label, pd.LabelSource = p.Class, LabelFromColumn
+			case opt.Labeler != nil:
+				if c, ok := opt.Labeler.Label(p.Image); ok {
+					pd.Label, pd.LabelSource = c, LabelFromImage
+				}
+			}
+			if pd.Label == "" {
+				ds.Unlabelled = append(ds.Unlabelled, pd)
+			} else {
+				ds.Labelled = append(ds.Labelled, pd)
+			}
+		}
+		fmt.Fprintf(progress, "read %d/%d pods, %d samples\n", min(i+opt.BatchSize, len(pods)), len(pods), ds.Samples)
+	}
+	fmt.Fprintf(progress, "dataset: %d labelled pods, %d unlabelled, %d without metrics, %d samples\n",
+		len(ds.Labelled), len(ds.Unlabelled), len(ds.NoMetrics), ds.Samples)
+	return ds, nil
+}
+
+// MemorySource is a metrics.Source and metrics.Lister over windows held in
+// memory (converted datasets, tests).
+type MemorySource map[metrics.PodKey]*metrics.Window
+
+var (
+	_ metrics.Source = MemorySource(nil)
+	_ metrics.Lister = MemorySource(nil)
+)
+
+// Windows returns the samples of the asked pods in [start, end).
+func (m MemorySource) Windows(_ context.Context, pods []metrics.PodKey, start, end time.Time) (map[metrics.PodKey]*metrics.Window, error) {
+	out := map[metrics.PodKey]*metrics.Window{}
+	for _, k := range pods {
+		w := m[k]
+		if w == nil {
+			continue
+		}
+		cp := &metrics.Window{Pod: k}
+		for _, s := range w.Samples {
+			if !s.Time.Before(start) && s.Time.Before(end) {
+				cp.Samples = append(cp.Samples, s)
+			}
+		}
+		if len(cp.Samples) > 0 {
+			out[k] = cp
+		}
+	}
+	return out, nil
+}
+
+// Pods lists the pods with samples in [start, end).
+func (m MemorySource) Pods(ctx context.Context, start, end time.Time) ([]metrics.PodKey, error) {
+	var out []metrics.PodKey
+	for k, w := range m {
+		for _, s := range w.Samples {
+			if !s.Time.Before(start) && s.Time.Before(end) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
