@@ -171,8 +171,8 @@ func TestHandle(t *testing.T) {
 func TestHandleMalformedObjectIsAllowedWithWarning(t *testing.T) {
 	h := NewPodAnnotator(imagerules.Default())
 	tests := map[string]string{
-		"not JSON":                  "{{{",
-		"containers of a wrong type": `{"metadata":{},"spec":{"containers":"nginx"}}`,
+		"not JSON":                    "{{{",
+		"containers of a wrong type":  `{"metadata":{},"spec":{"containers":"nginx"}}`,
 		"annotations of a wrong type": `{"metadata":{"annotations":[1,2]}}`,
 	}
 	for name, raw := range tests {

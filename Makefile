@@ -1,0 +1,45 @@
+# podclass — one binary, its tests, its tools. `make help` lists the targets.
+SHELL := bash
+GO ?= go
+BIN := bin/podclass
+# Tools (etcd, kube-apiserver, helm, influxd) are built from the Go module
+# proxy by hack/tools.sh and cached outside the clone.
+TOOLS_ENV = eval "$$(hack/tools.sh env)"
+FUZZTIME ?= 10s
+
+.PHONY: help build test test-unit tools demo bench bench-webhook fuzz-smoke lint image clean
+
+help: ## List targets.
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## Build bin/podclass.
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podclass
+
+tools: ## Build and cache etcd, kube-apiserver, helm, influxd; install Debian's prometheus.
+	hack/tools.sh all
+	hack/prometheus.sh
+
+test: tools ## Run every test: unit, envtest e2e, real InfluxDB/Prometheus, helm, short fuzzing.
+	$(TOOLS_ENV) && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz-smoke
+
+test-unit: ## Unit tests only (no control plane, no servers).
+	$(GO) test -short ./...
+
+fuzz-smoke: ## Run each fuzz target briefly (FUZZTIME, default 10s).
+	hack/fuzz.sh $(FUZZTIME)
+
+demo: tools build ## The main job on one machine: control plane, webhook, refiner, replayed metrics.
+	$(TOOLS_ENV) && $(BIN) demo
+
+bench: ## Go benchmarks of the hot paths.
+	$(GO) test -run '^$$' -bench . -benchmem ./webhook/ ./classifier/ ./metrics/
+
+bench-webhook: build ## Load the real TLS webhook over loopback at a fixed rate.
+	$(BIN) bench-webhook --rate 2000 --duration 60s
+
+image: ## Build the container image (needs a Docker engine; not available on our CI machines).
+	docker build -t podclass:dev .
+
+clean:
+	rm -rf bin _out

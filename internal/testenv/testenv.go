@@ -1,0 +1,177 @@
+// Package testenv starts a real control plane — etcd and kube-apiserver
+// through controller-runtime's envtest — for podclass's end-to-end tests, and
+// serves podclass's webhook to it over TLS the way a cluster would call it.
+//
+// The binaries come from hack/tools.sh (built from the Go module proxy and
+// cached); KUBEBUILDER_ASSETS overrides where they are looked for. A missing
+// binary fails the test with the command that builds it: end-to-end tests are
+// never skipped silently.
+package testenv
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/podclass/podclass/api"
+)
+
+// Versions of the control plane binaries, as hack/tools.sh builds them.
+const (
+	EtcdVersion = "v3.6.16"
+	KubeVersion = "v1.35.4"
+)
+
+// AssetsDir is where hack/tools.sh puts etcd and kube-apiserver.
+func AssetsDir() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	return filepath.Join(ToolsCache(), "envtest", "etcd-"+EtcdVersion+"-kube-"+KubeVersion)
+}
+
+// ToolsCache is hack/tools.sh's cache directory.
+func ToolsCache() string {
+	if d := os.Getenv("PODCLASS_TOOLS_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "podclass")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "podclass")
+}
+
+// Env is a running control plane.
+type Env struct {
+	*envtest.Environment
+	Config *rest.Config
+	Client client.Client
+}
+
+// Options change what Start installs.
+type Options struct {
+	// Webhooks are installed with their clientConfig rewritten to the local
+	// serving host and port; serve them with Env.WebhookInstallOptions'
+	// LocalServingHost, LocalServingPort and LocalServingCertDir.
+	Webhooks []*admissionregistrationv1.MutatingWebhookConfiguration
+	// CRDDirectoryPaths are extra CRDs to install (e.g. cert-manager's).
+	CRDDirectoryPaths []string
+	// APIServerFlags are extra kube-apiserver flags.
+	APIServerFlags map[string]string
+}
+
+// Start starts etcd and kube-apiserver and stops them when the test ends.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	dir := AssetsDir()
+	for _, bin := range []string{"etcd", "kube-apiserver"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			t.Fatalf("envtest binary %s missing in %s: run `hack/tools.sh envtest` (or `make tools`)", bin, dir)
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: dir,
+		ErrorIfCRDPathMissing: true,
+		CRDDirectoryPaths:     o.CRDDirectoryPaths,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: o.Webhooks},
+	}
+	if len(o.APIServerFlags) > 0 {
+		args := env.ControlPlane.GetAPIServer().Configure()
+		for k, v := range o.APIServerFlags {
+			args.Set(k, v)
+		}
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Logf("stopping envtest: %v", err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return &Env{Environment: env, Config: cfg, Client: c}
+}
+
+// PodWebhook returns the MutatingWebhookConfiguration podclass needs, as the
+// chart writes it: pods CREATE only, fail open, opted-in namespaces only
+// (kube-system and the webhook's own namespace never), opted-out pods skipped.
+func PodWebhook(releaseNamespace string) *admissionregistrationv1.MutatingWebhookConfiguration {
+	path := "/mutate--v1-pod"
+	ignore := admissionregistrationv1.Ignore
+	none := admissionregistrationv1.SideEffectClassNone
+	never := admissionregistrationv1.NeverReinvocationPolicy
+	timeout := int32(2)
+	return &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "podclass"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name: "pods.podclass.io",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{
+				Service: &admissionregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "podclass-webhook", Path: &path},
+			},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}},
+			FailurePolicy:           &ignore,
+			SideEffects:             &none,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			ReinvocationPolicy:      &never,
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: api.EnabledLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"true"}},
+				{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", releaseNamespace}},
+			}},
+			ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: api.EnabledLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"false"}},
+			}},
+		}},
+	}
+}
+
+// Namespace creates a namespace, opted in to podclass when optIn is set.
+func (e *Env) Namespace(t testing.TB, name string, optIn bool) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if optIn {
+		ns.Labels = map[string]string{api.EnabledLabel: "true"}
+	}
+	if err := e.Client.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+}
+
+// Host is the apiserver's base URL without the trailing slash envtest adds.
+func (e *Env) Host() string { return strings.TrimSuffix(e.Config.Host, "/") }
+
+// WaitFor polls cond every 20 ms until it is true or timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+}
