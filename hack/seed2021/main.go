@@ -73,7 +73,6 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		rep.Predictions = nil
 		out, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Println(string(out))
 	}

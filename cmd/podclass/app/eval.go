@@ -1,0 +1,59 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/trainer"
+)
+
+type evalFlags struct {
+	datasetFlags
+	Predictions bool
+}
+
+func newEvalCommand() *cobra.Command {
+	o := evalFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples}}
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Cross-validate grouped by pod and print one JSON object with the held-out scores",
+		Args:  cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			return o.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			stderr := cmd.ErrOrStderr()
+			ds, cfg, err := o.load(cmd, stderr)
+			if err != nil {
+				return err
+			}
+			rep, err := trainer.Evaluate(ds.Examples(), cfg)
+			if err != nil {
+				return err
+			}
+			if o.ReportDir != "" {
+				if _, err := trainer.WriteReport(o.ReportDir, rep); err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "report written to %s\n", o.ReportDir)
+			}
+			if !o.Predictions {
+				rep = summary(rep)
+			}
+			return printJSON(cmd.OutOrStdout(), rep)
+		},
+	}
+	o.bind(cmd)
+	cmd.Flags().BoolVar(&o.Predictions, "predictions", o.Predictions, "Include every held-out pod's answer in the JSON.")
+	return cmd
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
