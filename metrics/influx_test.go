@@ -1,0 +1,166 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/metrics/influxtest"
+)
+
+// countingTransport counts Flux queries on their way to the real server.
+type countingTransport struct {
+	queries atomic.Int64
+	next    http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/api/v2/query") {
+		c.queries.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+func newInfluxSource(t *testing.T, srv *influxtest.Server, cfg metrics.InfluxConfig) (*metrics.InfluxSource, *countingTransport) {
+	t.Helper()
+	ct := &countingTransport{next: http.DefaultTransport}
+	cfg.URL = srv.URL
+	if cfg.Bucket == "" {
+		cfg.Bucket = srv.Bucket()
+	}
+	cfg.HTTPClient = &http.Client{Transport: ct, Timeout: time.Minute}
+	src, err := metrics.NewInfluxSource(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	return src, ct
+}
+
+func TestInfluxSourceAgainstInfluxDB(t *testing.T) {
+	srv := influxtest.Start(t)
+	f := metrics.NewFixture()
+	srv.Write(f.LineProtocol())
+	start, end := metrics.FixtureRange()
+
+	for name, bucket := range map[string]string{
+		"bucket names database and retention policy": srv.Database + "/autogen",
+		"bucket names only the database":             srv.Database,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, ct := newInfluxSource(t, srv, metrics.InfluxConfig{Bucket: bucket})
+			got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics.AssertWindows(t, got, f.Want)
+			if n := ct.queries.Load(); n != 1 {
+				t.Errorf("%d queries for %d pods, want 1", n, len(metrics.FixturePods()))
+			}
+		})
+	}
+
+	t.Run("the same data read from the line-protocol file gives the same windows", func(t *testing.T) {
+		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
+		fromInflux, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, _, err := metrics.ReadLineProtocol(context.Background(), strings.NewReader(f.LineProtocol()), metrics.LineProtocolOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromFile, _ := mem.Windows(context.Background(), metrics.FixturePods(), start, end)
+		metrics.AssertWindows(t, fromInflux, fromFile)
+	})
+
+	t.Run("pods are listed from every measurement", func(t *testing.T) {
+		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
+		pods, err := src.Pods(context.Background(), start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "[shop/db-0 shop/web-1 staging/web-1]"
+		if got := fmt.Sprint(pods); got != want {
+			t.Errorf("Pods = %s, want %s", got, want)
+		}
+	})
+
+	t.Run("a cancelled context stops the query", func(t *testing.T) {
+		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := src.Windows(ctx, metrics.FixturePods(), start, end); err == nil {
+			t.Error("no error from a cancelled context")
+		}
+	})
+
+	t.Run("a wrong bucket is an error naming the batch", func(t *testing.T) {
+		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{Bucket: "nosuchdb/autogen"})
+		_, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+		if err == nil || !strings.Contains(err.Error(), "influx: batch 1 of 1") {
+			t.Errorf("err = %v, want a wrapped batch error", err)
+		}
+	})
+}
+
+func TestInfluxSourceBatchesManyPods(t *testing.T) {
+	srv := influxtest.Start(t)
+	const pods = 1200
+	var lp strings.Builder
+	keys := make([]metrics.PodKey, 0, pods)
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < pods; i++ {
+		k := metrics.PodKey{Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("pod-%04d.x", i)}
+		keys = append(keys, k)
+		for s := 0; s < 3; s++ {
+			fmt.Fprintf(&lp, "kubernetes_pod_container,container_name=c,namespace=%s,pod_name=%s cpu_usage_nanocores=%di %d\n",
+				k.Namespace, k.Name, i, t0.Add(time.Duration(s)*10*time.Second).UnixNano())
+		}
+	}
+	// A pod whose name differs only where an unquoted "." would match.
+	fmt.Fprintf(&lp, "kubernetes_pod_container,container_name=c,namespace=ns-0,pod_name=pod-0000yx cpu_usage_nanocores=1i %d\n", t0.UnixNano())
+	srv.Write(lp.String())
+
+	src, ct := newInfluxSource(t, srv, metrics.InfluxConfig{BatchSize: 500})
+	got, err := src.Windows(context.Background(), append(keys, keys[:10]...), t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ct.queries.Load(); n != 3 {
+		t.Errorf("%d queries for %d pods at batch size 500, want 3", n, pods)
+	}
+	if len(got) != pods {
+		t.Errorf("%d windows, want %d", len(got), pods)
+	}
+	for i, k := range keys {
+		w := got[k]
+		if w == nil || len(w.Samples) != 3 || w.Samples[2].CPUNanoCores != float64(i) {
+			t.Fatalf("window of %v = %+v, want 3 samples of %d nanocores", k, w, i)
+		}
+	}
+}
+
+func TestInfluxSourceSurvivesAnOutage(t *testing.T) {
+	srv := influxtest.Start(t)
+	f := metrics.NewFixture()
+	srv.Write(f.LineProtocol())
+	start, end := metrics.FixtureRange()
+	src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{Timeout: 5 * time.Second})
+
+	srv.Stop()
+	if _, err := src.Windows(context.Background(), metrics.FixturePods(), start, end); err == nil {
+		t.Fatal("no error while InfluxDB is down")
+	}
+	srv.Restart()
+	got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	metrics.AssertWindows(t, got, f.Want)
+}
