@@ -65,7 +65,7 @@ func newFixture() *fixture {
 			if k.pod == podStaging && i >= 3 {
 				continue // the staging pod went away
 			}
-			cores := k.c*1e9*(x+1)
+			cores := k.c * 1e9 * (x + 1)
 			if k.pod == podWeb && k.name == "app" && i >= 3 {
 				cores = 1e9 * (x - 2) // the container restarted: the counter reset
 			}

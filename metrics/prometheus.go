@@ -1,0 +1,304 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// PrometheusConfig says how to reach Prometheus (or anything serving its
+// HTTP API) holding the kubelet's cAdvisor series.
+type PrometheusConfig struct {
+	// URL of the server, e.g. http://prometheus.monitoring:9090.
+	URL string
+	// BearerToken, or Username and Password, authenticate; empty means none.
+	BearerToken        string
+	Username, Password string
+	// BatchSize is how many pods one query covers; zero means DefaultBatchSize.
+	BatchSize int
+	// Step is the resolution of the range queries and so the sample interval;
+	// zero means DefaultInterval.
+	Step time.Duration
+	// Lookback is how far back from each step a sample may be; zero means
+	// Step, so a pod that stopped being scraped stops having samples at once
+	// instead of repeating its last value for Prometheus' five minutes.
+	Lookback time.Duration
+	// Timeout bounds one query; zero means one minute.
+	Timeout time.Duration
+	// Labels are the label names cAdvisor uses; zero values are the defaults.
+	Labels PrometheusLabels
+	// Series maps metrics onto samples; nil means DefaultPrometheusSeries.
+	Series []PrometheusSeries
+	// RoundTripper replaces the HTTP transport, e.g. for TLS or, in tests, to
+	// count requests.
+	RoundTripper http.RoundTripper
+}
+
+// PrometheusLabels names cAdvisor's labels.
+type PrometheusLabels struct {
+	Namespace string // default "namespace"
+	Pod       string // default "pod"
+	Container string // default "container"
+	Interface string // default "interface"
+}
+
+// PrometheusSeries maps one metric onto a Sample value.
+type PrometheusSeries struct {
+	Metric string
+	Field  Field
+	// Scale multiplies every value; zero means 1. CPU seconds become
+	// nanoseconds with 1e9 so every source fills a Sample in the same units.
+	Scale float64
+	// PodLevel marks series cAdvisor reports for the pod sandbox (network),
+	// not per container: they are taken once per interface instead of summed
+	// over the pod's containers, which would count the pod's traffic for
+	// every reporting cgroup.
+	PodLevel bool
+}
+
+// DefaultPrometheusSeries are the cAdvisor series the kubelet exports.
+func DefaultPrometheusSeries() []PrometheusSeries {
+	return []PrometheusSeries{
+		{Metric: "container_cpu_usage_seconds_total", Field: FieldCPUCoreNanoSeconds, Scale: 1e9},
+		{Metric: "container_memory_working_set_bytes", Field: FieldMemoryWorkingSet},
+		{Metric: "container_memory_rss", Field: FieldMemoryRSS},
+		{Metric: "container_memory_usage_bytes", Field: FieldMemoryUsage},
+		{Metric: "container_network_receive_bytes_total", Field: FieldRxBytes, PodLevel: true},
+		{Metric: "container_network_transmit_bytes_total", Field: FieldTxBytes, PodLevel: true},
+		{Metric: "container_fs_reads_bytes_total", Field: FieldIOReadBytes},
+		{Metric: "container_fs_writes_bytes_total", Field: FieldIOWriteBytes},
+	}
+}
+
+// maxPointsPerQuery stays under Prometheus' 11,000 points per series limit;
+// longer ranges are split.
+const maxPointsPerQuery = 10000
+
+// seriesLabel carries the metric name through aggregations, which drop
+// __name__.
+const seriesLabel = "podclass_series"
+
+// PrometheusSource reads windows with one range query per batch of pods (per
+// 10,000 steps) covering every series.
+type PrometheusSource struct {
+	cfg    PrometheusConfig
+	api    v1.API
+	series map[string]PrometheusSeries
+}
+
+var (
+	_ Source = (*PrometheusSource)(nil)
+	_ Lister = (*PrometheusSource)(nil)
+)
+
+// NewPrometheusSource checks the configuration; it does not contact the server.
+func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("prometheus: URL is required")
+	}
+	if cfg.BearerToken != "" && (cfg.Username != "" || cfg.Password != "") {
+		return nil, errors.New("prometheus: set either a bearer token or a username and password, not both")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Step <= 0 {
+		cfg.Step = DefaultInterval
+	}
+	if cfg.Step < time.Millisecond {
+		return nil, fmt.Errorf("prometheus: step %v is below Prometheus' millisecond resolution", cfg.Step)
+	}
+	if cfg.Lookback <= 0 {
+		cfg.Lookback = cfg.Step
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultInfluxTimeout
+	}
+	l := &cfg.Labels
+	l.Namespace = or(l.Namespace, "namespace")
+	l.Pod = or(l.Pod, "pod")
+	l.Container = or(l.Container, "container")
+	l.Interface = or(l.Interface, "interface")
+	if cfg.Series == nil {
+		cfg.Series = DefaultPrometheusSeries()
+	}
+	byName := map[string]PrometheusSeries{}
+	fed := map[Field]string{}
+	for _, s := range cfg.Series {
+		if !model.IsValidMetricName(model.LabelValue(s.Metric)) {
+			return nil, fmt.Errorf("prometheus: invalid metric name %q", s.Metric)
+		}
+		if !s.Field.Valid() {
+			return nil, fmt.Errorf("prometheus: %s maps to invalid %v", s.Metric, s.Field)
+		}
+		if _, dup := byName[s.Metric]; dup {
+			return nil, fmt.Errorf("prometheus: %s listed twice", s.Metric)
+		}
+		if o, dup := fed[s.Field]; dup {
+			return nil, fmt.Errorf("prometheus: %v is fed by both %s and %s", s.Field, o, s.Metric)
+		}
+		if s.Scale == 0 {
+			s.Scale = 1
+		}
+		byName[s.Metric] = s
+		fed[s.Field] = s.Metric
+	}
+	if len(byName) == 0 {
+		return nil, errors.New("prometheus: no series")
+	}
+	rt := cfg.RoundTripper
+	if rt == nil {
+		rt = api.DefaultRoundTripper
+	}
+	rt = authRoundTripper{next: rt, bearer: cfg.BearerToken, user: cfg.Username, pass: cfg.Password}
+	client, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	return &PrometheusSource{cfg: cfg, api: v1.NewAPI(client), series: byName}, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Windows runs one range query per batch of pods and merges the results.
+func (s *PrometheusSource) Windows(ctx context.Context, pods []PodKey, start, end time.Time) (map[PodKey]*Window, error) {
+	out := map[PodKey]*Window{}
+	bs := batches(pods, s.cfg.BatchSize)
+	for i, batch := range bs {
+		acc := newAccumulator(s.cfg.Step, batch)
+		q := s.windowsQuery(batch)
+		for _, r := range steps(start, end, s.cfg.Step) {
+			if err := s.rangeQuery(ctx, acc, q, r); err != nil {
+				return nil, fmt.Errorf("prometheus: batch %d of %d (%d pods): %w", i+1, len(bs), len(batch), err)
+			}
+		}
+		for k, w := range acc.windows() {
+			out[k] = w
+		}
+	}
+	return out, nil
+}
+
+func (s *PrometheusSource) rangeQuery(ctx context.Context, acc *accumulator, q string, r v1.Range) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	val, _, err := s.api.QueryRange(ctx, q, r, v1.WithTimeout(s.cfg.Timeout))
+	if err != nil {
+		return fmt.Errorf("range query %v–%v: %w", r.Start.UTC().Format(time.RFC3339), r.End.UTC().Format(time.RFC3339), err)
+	}
+	m, ok := val.(model.Matrix)
+	if !ok {
+		return fmt.Errorf("range query returned a %s, want a matrix", val.Type())
+	}
+	var row row
+	for _, stream := range m {
+		ser, ok := s.series[string(stream.Metric[seriesLabel])]
+		if !ok {
+			continue
+		}
+		p := acc.find(string(stream.Metric[model.LabelName(s.cfg.Labels.Namespace)]), string(stream.Metric[model.LabelName(s.cfg.Labels.Pod)]))
+		if p == nil {
+			continue
+		}
+		for _, sp := range stream.Values {
+			row.reset()
+			row.series = uint64(newSeriesHash(ser.Metric))
+			row.time = sp.Timestamp.Time()
+			row.values[ser.Field] = float64(sp.Value) * ser.Scale
+			acc.add(p, &row)
+		}
+	}
+	return nil
+}
+
+// Pods lists, sorted, the pods with any series in [start, end): one instant
+// query at the end of the range looking back over all of it.
+func (s *PrometheusSource) Pods(ctx context.Context, start, end time.Time) ([]PodKey, error) {
+	if !end.After(start.Add(time.Millisecond)) {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	at := end.Add(-time.Millisecond) // the range is half-open
+	val, _, err := s.api.Query(ctx, s.podsQuery(at.Sub(start)), at, v1.WithTimeout(s.cfg.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: listing pods: %w", err)
+	}
+	vec, ok := val.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("prometheus: listing pods returned a %s, want a vector", val.Type())
+	}
+	acc := newAccumulator(s.cfg.Step, nil)
+	for _, smp := range vec {
+		ns, pod := string(smp.Metric[model.LabelName(s.cfg.Labels.Namespace)]), string(smp.Metric[model.LabelName(s.cfg.Labels.Pod)])
+		if ns != "" && pod != "" {
+			acc.find(ns, pod).seen = true
+		}
+	}
+	return acc.podKeys(), nil
+}
+
+// steps splits [start, end) into ranges of step-aligned evaluation times,
+// each under maxPointsPerQuery. Aligning to multiples of the step makes every
+// batch and every call land on the same timestamps.
+func steps(start, end time.Time, step time.Duration) []v1.Range {
+	first := ceilTo(start, step)
+	if !first.Before(end) {
+		return nil
+	}
+	last := ceilTo(end, step).Add(-step) // the last time < end
+	var out []v1.Range
+	for t := first; !t.After(last); {
+		e := t.Add(time.Duration(maxPointsPerQuery-1) * step)
+		if e.After(last) {
+			e = last
+		}
+		out = append(out, v1.Range{Start: t, End: e, Step: step})
+		t = e.Add(step)
+	}
+	return out
+}
+
+// ceilTo rounds t up to a multiple of d since the Unix epoch.
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	ns, iv := t.UnixNano(), int64(d)
+	r := ns % iv
+	if r < 0 {
+		r += iv
+	}
+	if r != 0 {
+		ns += iv - r
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// authRoundTripper adds credentials to every request.
+type authRoundTripper struct {
+	next       http.RoundTripper
+	bearer     string
+	user, pass string
+}
+
+func (a authRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if a.bearer == "" && a.user == "" && a.pass == "" {
+		return a.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	if a.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+a.bearer)
+	} else {
+		req.SetBasicAuth(a.user, a.pass)
+	}
+	return a.next.RoundTrip(req)
+}

@@ -1,0 +1,208 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/metrics/promtest"
+)
+
+// cadvisor builds the series the kubelet's cAdvisor would export, and what a
+// PrometheusSource must make of them.
+type cadvisor struct {
+	series []promtest.Series
+	want   map[metrics.PodKey]*metrics.Window
+}
+
+var promStart = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+const promSteps = 6
+
+func (c *cadvisor) add(metric string, labels map[string]string, value func(i int) float64) {
+	s := promtest.Series{Metric: metric, Labels: labels}
+	for i := 0; i < promSteps; i++ {
+		s.Points = append(s.Points, promtest.Point{Time: promStart.Add(time.Duration(i) * 10 * time.Second), Value: value(i)})
+	}
+	c.series = append(c.series, s)
+}
+
+func (c *cadvisor) expect(pod metrics.PodKey, f metrics.Field, value func(i int) float64) {
+	w := c.want[pod]
+	if w == nil {
+		w = &metrics.Window{Pod: pod}
+		for i := 0; i < promSteps; i++ {
+			w.Samples = append(w.Samples, metrics.NewSample(promStart.Add(time.Duration(i)*10*time.Second)))
+		}
+		c.want[pod] = w
+	}
+	for i := range w.Samples {
+		old := w.Samples[i].Get(f)
+		if math.IsNaN(old) {
+			old = 0
+		}
+		w.Samples[i].Set(f, old+value(i))
+	}
+}
+
+func labels(ns, pod, container string, more ...string) map[string]string {
+	l := map[string]string{"namespace": ns, "pod": pod, "container": container, "job": "kubelet", "id": "/kubepods/" + pod + "/" + container}
+	for i := 0; i+1 < len(more); i += 2 {
+		l[more[i]] = more[i+1]
+	}
+	return l
+}
+
+func newCadvisor() *cadvisor {
+	c := &cadvisor{want: map[metrics.PodKey]*metrics.Window{}}
+	web := metrics.PodKey{Namespace: "shop", Name: "web-1"}
+	db := metrics.PodKey{Namespace: "shop", Name: "db-0"}
+	dotted := metrics.PodKey{Namespace: "shop", Name: "api.v2-0"}
+	for _, k := range []struct {
+		pod       metrics.PodKey
+		container string
+		c         float64
+	}{{web, "app", 1}, {web, "sidecar", 2}, {db, "postgres", 3}, {dotted, "api", 4}} {
+		cv := k.c
+		l := labels(k.pod.Namespace, k.pod.Name, k.container)
+		cpu := func(i int) float64 { return cv * float64(i+1) }
+		if k.container == "app" {
+			cpu = func(i int) float64 { // restarted at step 3: the counter reset
+				if i >= 3 {
+					return float64(i - 2)
+				}
+				return float64(i + 1)
+			}
+		}
+		c.add("container_cpu_usage_seconds_total", l, cpu)
+		c.expect(k.pod, metrics.FieldCPUCoreNanoSeconds, func(i int) float64 { return cpu(i) * 1e9 })
+		for _, m := range []struct {
+			metric string
+			f      metrics.Field
+			v      float64
+		}{
+			{"container_memory_working_set_bytes", metrics.FieldMemoryWorkingSet, 9e7},
+			{"container_memory_rss", metrics.FieldMemoryRSS, 5e7},
+			{"container_memory_usage_bytes", metrics.FieldMemoryUsage, 1e8},
+		} {
+			v := m.v * cv
+			c.add(m.metric, l, func(i int) float64 { return v + float64(i) })
+			c.expect(k.pod, m.f, func(i int) float64 { return v + float64(i) })
+		}
+		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 1e6 * float64(i+1) })
+		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sdb"), func(i int) float64 { return cv * 10 })
+		c.expect(k.pod, metrics.FieldIOReadBytes, func(i int) float64 { return cv*1e6*float64(i+1) + cv*10 })
+		c.add("container_fs_writes_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 2e6 * float64(i+1) })
+		c.expect(k.pod, metrics.FieldIOWriteBytes, func(i int) float64 { return cv * 2e6 * float64(i+1) })
+	}
+	for _, pod := range []metrics.PodKey{web, db, dotted} {
+		// The pod cgroup ("") and the sandbox ("POD") repeat the containers'
+		// totals: they must not be added again.
+		for _, ctr := range []string{"", "POD"} {
+			l := labels(pod.Namespace, pod.Name, ctr)
+			c.add("container_memory_working_set_bytes", l, func(int) float64 { return 1e12 })
+			c.add("container_cpu_usage_seconds_total", l, func(int) float64 { return 1e6 })
+		}
+	}
+	// Network is reported per interface by the sandbox and the pod cgroup alike.
+	for _, ctr := range []string{"", "POD"} {
+		for _, ifc := range []struct {
+			name string
+			rx   float64
+		}{{"eth0", 1000}, {"eth1", 10}} {
+			rx := ifc.rx
+			c.add("container_network_receive_bytes_total", labels("shop", "web-1", ctr, "interface", ifc.name), func(i int) float64 { return rx * float64(i+1) })
+			c.add("container_network_transmit_bytes_total", labels("shop", "web-1", ctr, "interface", ifc.name), func(i int) float64 { return 2 * rx * float64(i+1) })
+		}
+	}
+	c.expect(web, metrics.FieldRxBytes, func(i int) float64 { return 1010 * float64(i+1) })
+	c.expect(web, metrics.FieldTxBytes, func(i int) float64 { return 2020 * float64(i+1) })
+	// A pod the batch regex would match if "." were left unquoted, and one in
+	// another namespace under a requested name.
+	c.add("container_memory_rss", labels("shop", "apixv2-0", "api"), func(int) float64 { return 1 })
+	c.add("container_memory_rss", labels("other", "web-1", "app"), func(int) float64 { return 1 })
+	return c
+}
+
+type countingRT struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/api/v1/query_range") {
+		c.n.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
+	c := newCadvisor()
+	srv := promtest.Start(t, c.series)
+	pods := []metrics.PodKey{{"shop", "web-1"}, {"shop", "db-0"}, {"shop", "api.v2-0"}, {"shop", "gone"}}
+	end := promStart.Add(promSteps * 10 * time.Second)
+
+	tests := map[string]struct {
+		batch   int
+		queries int64
+	}{
+		"all pods in one query":                {batch: 0, queries: 1},
+		"pods split into batches of two":       {batch: 2, queries: 2},
+		"one pod per batch still merges right": {batch: 1, queries: 4},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rt := &countingRT{next: http.DefaultTransport}
+			src, err := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL, BatchSize: tc.batch, RoundTripper: rt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := src.Windows(context.Background(), pods, promStart, end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics.AssertWindows(t, got, c.want)
+			if n := rt.n.Load(); n != tc.queries {
+				t.Errorf("%d range queries, want %d", n, tc.queries)
+			}
+		})
+	}
+
+	t.Run("a range not on step boundaries is aligned to them", func(t *testing.T) {
+		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+		got, err := src.Windows(context.Background(), pods[1:2], promStart.Add(3*time.Second), promStart.Add(31*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := got[pods[1]]
+		if w == nil || len(w.Samples) != 3 || !w.Samples[0].Time.Equal(promStart.Add(10*time.Second)) {
+			t.Fatalf("window = %+v, want samples at 10 s, 20 s, 30 s", w)
+		}
+	})
+
+	t.Run("pods are listed", func(t *testing.T) {
+		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+		got, err := src.Pods(context.Background(), promStart, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "[other/web-1 shop/api.v2-0 shop/apixv2-0 shop/db-0 shop/web-1]"
+		if fmt.Sprint(got) != want {
+			t.Errorf("Pods = %v, want %s", got, want)
+		}
+	})
+
+	t.Run("a server that is gone is an error naming the batch", func(t *testing.T) {
+		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: "http://127.0.0.1:1", Timeout: 2 * time.Second})
+		_, err := src.Windows(context.Background(), pods, promStart, end)
+		if err == nil || !strings.Contains(err.Error(), "prometheus: batch 1 of 1") {
+			t.Errorf("err = %v, want a wrapped batch error", err)
+		}
+	})
+}

@@ -1,0 +1,256 @@
+// Package promtest runs a real Prometheus for tests, holding samples the test
+// chose: it writes them as OpenMetrics, backfills them into TSDB blocks with
+// `promtool tsdb create-blocks-from openmetrics`, and starts `prometheus` on a
+// free loopback port over those blocks. Nothing is scraped.
+//
+// The binaries come from Debian's prometheus package (`hack/prometheus.sh`
+// installs it for CI); missing binaries fail the test rather than skip it.
+//
+//	srv := promtest.Start(t, []promtest.Series{{
+//		Metric: "container_memory_rss",
+//		Labels: map[string]string{"namespace": "a", "pod": "b", "container": "c"},
+//		Points: []promtest.Point{{Time: t0, Value: 42}},
+//	}})
+//	src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+package promtest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds waiting for /-/ready; generous for shared CI cores.
+const startTimeout = 60 * time.Second
+
+// Series is one time series to backfill.
+type Series struct {
+	Metric string
+	Labels map[string]string
+	Points []Point
+}
+
+// Point is one sample.
+type Point struct {
+	Time  time.Time
+	Value float64
+}
+
+// Server is a running prometheus.
+type Server struct {
+	// URL is the HTTP base URL, e.g. http://127.0.0.1:41234.
+	URL string
+
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	logPath string
+}
+
+const installHint = "install Debian's prometheus package: run `hack/prometheus.sh` (or apt-get install prometheus)"
+
+// Binaries returns the paths of prometheus and promtool, from $PATH.
+func Binaries() (prometheus, promtool string, err error) {
+	if prometheus, err = exec.LookPath("prometheus"); err != nil {
+		return "", "", err
+	}
+	if promtool, err = exec.LookPath("promtool"); err != nil {
+		return "", "", err
+	}
+	return prometheus, promtool, nil
+}
+
+// Start backfills series into a fresh TSDB in t.TempDir(), starts prometheus
+// on it, waits until it is ready and stops it at t.Cleanup.
+func Start(tb testing.TB, series []Series) *Server {
+	tb.Helper()
+	prom, promtool, err := Binaries()
+	if err != nil {
+		tb.Fatalf("promtest: %v: %s", err, installHint)
+	}
+	dir := tb.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	input := filepath.Join(dir, "backfill.om")
+	if err := writeFile(input, series); err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
+	if len(series) > 0 {
+		out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", input, dataDir).CombinedOutput()
+		if err != nil {
+			tb.Fatalf("promtest: promtool backfill: %v\n%s", err, out)
+		}
+	}
+	config := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1h\nscrape_configs: []\n"), 0o600); err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
+	port := freePort(tb)
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: filepath.Join(dir, "prometheus.log"), exited: make(chan struct{})}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
+	s.cmd = exec.Command(prom,
+		"--config.file="+config,
+		"--storage.tsdb.path="+dataDir,
+		// Backfilled samples are old: keep them however old they are.
+		"--storage.tsdb.retention.time=100y",
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--log.level=warn",
+	)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		tb.Fatalf("promtest: starting prometheus: %v: %s", err, installHint)
+	}
+	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
+	tb.Cleanup(s.stop)
+	if err := s.waitReady(); err != nil {
+		tb.Fatalf("promtest: prometheus did not come up: %v\n--- prometheus log ---\n%s", err, tail(s.logPath))
+	}
+	return s
+}
+
+// Stop ends prometheus; Start's cleanup does it too.
+func (s *Server) Stop() { s.stop() }
+
+func (s *Server) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func (s *Server) waitReady() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("/-/ready: %s", resp.Status)
+		}
+		last = err
+		select {
+		case <-s.exited:
+			return errors.New("prometheus exited")
+		case <-ctx.Done():
+			return fmt.Errorf("not ready within %v: %w", startTimeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func writeFile(path string, series []Series) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteOpenMetrics(f, series); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// WriteOpenMetrics writes series as the OpenMetrics text promtool backfills:
+// samples of one metric together, each series in time order, millisecond
+// timestamps in seconds, and the closing "# EOF".
+func WriteOpenMetrics(w io.Writer, series []Series) error {
+	sorted := append([]Series(nil), series...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Metric < sorted[j].Metric })
+	bw := bufio.NewWriter(w)
+	for _, s := range sorted {
+		if s.Metric == "" {
+			return errors.New("promtest: a series has no metric name")
+		}
+		labels := formatLabels(s.Labels)
+		pts := append([]Point(nil), s.Points...)
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time.Before(pts[j].Time) })
+		for _, p := range pts {
+			ts := strconv.FormatFloat(float64(p.Time.UnixMilli())/1000, 'f', -1, 64)
+			fmt.Fprintf(bw, "%s%s %s %s\n", s.Metric, labels, formatValue(p.Value), ts)
+		}
+	}
+	bw.WriteString("# EOF\n")
+	return bw.Flush()
+}
+
+func formatLabels(l map[string]string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf(`%s="%s"`, k, esc.Replace(l[k]))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("promtest: finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
