@@ -13,6 +13,10 @@ const (
 	EnabledLabel = Prefix + "enabled"
 )
 
+// ClassLabel is written by the refiner, when asked to, as a label with the
+// decided class, so label selectors can use it. Off by default.
+const ClassLabel = Prefix + "class"
+
 // Annotations set by users. They are inputs: podclass never trusts them as results.
 const (
 	// HintAnnotation lets a pod's author declare the class they believe the pod

@@ -21,6 +21,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	addLogFlags(root.PersistentFlags())
 	root.AddCommand(
 		newWebhookCommand(),
+		newRefinerCommand(),
 		newTrainCommand(), newEvalCommand(), newClassifyCommand(),
 	)
 	return root

@@ -1,0 +1,204 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/refiner"
+)
+
+type refinerConfig struct {
+	refiner.Options
+	source         sourceConfig
+	ModelConfigMap string
+	ModelFile      string
+	Namespace      string
+	LeaderElect    bool
+	ProbeAddr      string
+	MetricsAddr    string
+	QPS            float32
+	Burst          int
+}
+
+func newRefinerCommand() *cobra.Command {
+	cfg := refinerConfig{Options: refiner.DefaultOptions(), LeaderElect: true, ProbeAddr: ":8081", MetricsAddr: ":8080",
+		Namespace: os.Getenv("POD_NAMESPACE"), QPS: 50, Burst: 100}
+	cfg.source = defaultSourceConfig()
+	cmd := &cobra.Command{
+		Use:   "refiner",
+		Short: "Classify pending pods from their runtime metrics and patch their annotations",
+		Args:  cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if cfg.Namespace == "" {
+				cfg.Namespace = "default"
+			}
+			if err := cfg.source.validate(); err != nil {
+				return err
+			}
+			return cfg.Options.Validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			setupLogging()
+			return runRefiner(cmd, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&cfg.Interval, "interval", cfg.Interval, "Time between ticks; each tick reads the metrics of all pending pods.")
+	f.DurationVar(&cfg.MinWindow, "min-window", cfg.MinWindow, "Sampled time a pod needs before it is classified (unless the model's window is full).")
+	f.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "Give a pod up as unclassified when it has no usable metrics this long after creation.")
+	f.DurationVar(&cfg.MaxBackoff, "max-backoff", cfg.MaxBackoff, "Longest wait between ticks while the metrics store fails.")
+	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "Concurrent pod patches.")
+	f.BoolVar(&cfg.SetClassLabel, "set-class-label", cfg.SetClassLabel, "Also write the decided class as the podclass.io/class label.")
+	f.StringVar(&cfg.ModelConfigMap, "model-configmap", cfg.ModelConfigMap, "ConfigMap (in --namespace) holding the model under key model.json; hot-reloaded.")
+	f.StringVar(&cfg.ModelFile, "model", cfg.ModelFile, "Model file used at start; the embedded default model when empty.")
+	f.StringVar(&cfg.Namespace, "namespace", cfg.Namespace, "The refiner's own namespace (model ConfigMap, leader election lease); default $POD_NAMESPACE.")
+	f.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Elect a leader so that only one replica decides pods.")
+	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", cfg.ProbeAddr, "Address for /healthz and /readyz (0 disables).")
+	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", cfg.MetricsAddr, "Address for Prometheus /metrics (0 disables).")
+	f.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "Sustained requests per second to the API server.")
+	f.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst of requests to the API server.")
+	cfg.source.addFlags(f)
+	return cmd
+}
+
+func runRefiner(cmd *cobra.Command, cfg refinerConfig) error {
+	ctx := cmd.Context()
+	model, err := loadModel(cfg.ModelFile)
+	if err != nil {
+		return err
+	}
+	src, closeSrc, err := cfg.source.build()
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	restCfg.QPS, restCfg.Burst = cfg.QPS, cfg.Burst
+	mgr, err := ctrl.NewManager(restCfg, refinerManagerOptions(cfg))
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	r, err := refiner.Setup(mgr, cfg.Options, src, refiner.NewModelHolder(model), cfg.Namespace, cfg.ModelConfigMap)
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("metrics-store", r.MetricsStoreCheck); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// refinerManagerOptions caches pods (metadata only, see refiner.PodTracker)
+// and namespaces cluster-wide, and ConfigMaps only for the model's.
+func refinerManagerOptions(cfg refinerConfig) ctrl.Options {
+	o := ctrl.Options{
+		HealthProbeBindAddress:        cfg.ProbeAddr,
+		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		LeaderElection:                cfg.LeaderElect,
+		LeaderElectionID:              "podclass-refiner",
+		LeaderElectionNamespace:       cfg.Namespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.ConfigMap{}: {
+					Namespaces: map[string]cache.Config{cfg.Namespace: {}},
+					Field:      fields.OneTermEqualSelector("metadata.name", cfg.ModelConfigMap),
+				},
+			},
+		},
+	}
+	if cfg.ProbeAddr == "0" {
+		o.HealthProbeBindAddress = ""
+	}
+	return o
+}
+
+func loadModel(path string) (*classifier.Classifier, error) {
+	if path == "" {
+		m, err := classifier.Default()
+		if err != nil {
+			return nil, fmt.Errorf("embedded default model: %w", err)
+		}
+		return m, nil
+	}
+	return classifier.LoadFile(path)
+}
+
+// sourceConfig selects and configures the metrics store.
+type sourceConfig struct {
+	Kind           string
+	InfluxURL      string
+	InfluxToken    string
+	InfluxUser     string
+	InfluxPassword string
+	InfluxOrg      string
+	InfluxBucket   string
+	BatchSize      int
+	QueryTimeout   time.Duration
+}
+
+func defaultSourceConfig() sourceConfig {
+	return sourceConfig{Kind: "influxdb", InfluxBucket: "telegraf", InfluxToken: os.Getenv("INFLUX_TOKEN"),
+		InfluxPassword: os.Getenv("INFLUX_PASSWORD"), BatchSize: 500, QueryTimeout: 30 * time.Second}
+}
+
+func (s *sourceConfig) addFlags(f interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) {
+	f.StringVar(&s.Kind, "source", s.Kind, "Metrics store: influxdb.")
+	f.StringVar(&s.InfluxURL, "influx-url", s.InfluxURL, "InfluxDB URL, e.g. http://influxdb.monitoring:8086.")
+	f.StringVar(&s.InfluxToken, "influx-token", s.InfluxToken, "InfluxDB token (default $INFLUX_TOKEN); prefer the environment to the command line.")
+	f.StringVar(&s.InfluxUser, "influx-user", s.InfluxUser, "InfluxDB 1.x user (password from $INFLUX_PASSWORD).")
+	f.StringVar(&s.InfluxOrg, "influx-org", s.InfluxOrg, "InfluxDB 2.x organisation.")
+	f.StringVar(&s.InfluxBucket, "influx-database", s.InfluxBucket, "InfluxDB database (1.x, \"db\" or \"db/rp\") or bucket (2.x).")
+	f.IntVar(&s.BatchSize, "batch-size", s.BatchSize, "Pods per metrics query.")
+	f.DurationVar(&s.QueryTimeout, "query-timeout", s.QueryTimeout, "Bound on one metrics query.")
+}
+
+func (s *sourceConfig) validate() error {
+	switch s.Kind {
+	case "influxdb":
+		if s.InfluxURL == "" {
+			return fmt.Errorf("--influx-url is required with --source influxdb")
+		}
+	default:
+		return fmt.Errorf("--source %q is not one of: influxdb", s.Kind)
+	}
+	if s.BatchSize < 1 {
+		return fmt.Errorf("--batch-size must be at least 1")
+	}
+	return nil
+}
+
+func (s *sourceConfig) build() (metrics.Source, func(), error) {
+	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{
+		URL: s.InfluxURL, Token: s.InfluxToken, Username: s.InfluxUser, Password: s.InfluxPassword,
+		Org: s.InfluxOrg, Bucket: s.InfluxBucket, BatchSize: s.BatchSize, Timeout: s.QueryTimeout,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics source: %w", err)
+	}
+	return src, src.Close, nil
+}

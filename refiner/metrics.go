@@ -1,0 +1,47 @@
+package refiner
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	pendingPods = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "podclass_refiner_pending_pods",
+		Help: "Pods waiting for a behaviour-based decision.",
+	})
+	classifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "podclass_refiner_classifications_total",
+		Help: "Decisions written to pods, by class, source and status.",
+	}, []string{"class", "source", "status"})
+	timeToDecision = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "podclass_refiner_time_to_decision_seconds",
+		Help:    "Time from pod creation to the refiner's decision.",
+		Buckets: []float64{15, 30, 45, 60, 75, 90, 120, 180, 300, 600, 1200},
+	})
+	queryDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "podclass_refiner_metrics_query_duration_seconds",
+		Help:    "Duration of one tick's metrics read (all batches).",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+	queryErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "podclass_refiner_metrics_query_errors_total",
+		Help: "Ticks whose metrics read failed.",
+	})
+	patchErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "podclass_refiner_patch_errors_total",
+		Help: "Pod patches that failed (retried next tick unless the pod changed or went away).",
+	})
+	modelInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "podclass_refiner_model_info",
+		Help: "The model in use (value 1), by version.",
+	}, []string{"version"})
+	modelRejections = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "podclass_refiner_model_rejections_total",
+		Help: "Model updates refused (corrupt or incompatible); the previous model stays.",
+	})
+)
+
+func init() {
+	metrics.Registry.MustRegister(pendingPods, classifications, timeToDecision, queryDuration, queryErrors, patchErrors, modelInfo, modelRejections)
+}

@@ -1,0 +1,372 @@
+// Package refiner turns the webhook's image guesses into behaviour-based
+// answers. It keeps the set of pending pods in step with a pod informer and,
+// once per tick, reads the metrics of all of them in batched queries,
+// classifies those with enough samples and patches their annotations.
+//
+// One tick serves every waiting pod: the metrics store sees one query per
+// batch of pods (500 by default) per tick, never one per pod, and the API
+// server sees one patch per decided pod and no polling — the informer is the
+// only reader of pods.
+package refiner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/metrics"
+)
+
+var log = logf.Log.WithName("refiner")
+
+// Options tune the refiner.
+type Options struct {
+	// Interval between ticks when the metrics store is healthy.
+	Interval time.Duration
+	// MinWindow is how much of a pod's life must be sampled before it is
+	// classified, unless the model's window is already full.
+	MinWindow time.Duration
+	// Timeout is how long after creation a pod without usable metrics is
+	// given up as unclassified.
+	Timeout time.Duration
+	// MaxBackoff bounds the wait between ticks while the store fails.
+	MaxBackoff time.Duration
+	// Workers bounds concurrent patches.
+	Workers int
+	// SetClassLabel also writes the class as a pod label.
+	SetClassLabel bool
+	// ExcludedNamespaces are never decided; Setup adds kube-system and the
+	// refiner's own namespace.
+	ExcludedNamespaces []string
+}
+
+// DefaultOptions are the documented defaults.
+func DefaultOptions() Options {
+	return Options{Interval: 15 * time.Second, MinWindow: 60 * time.Second, Timeout: 10 * time.Minute,
+		MaxBackoff: 5 * time.Minute, Workers: 8}
+}
+
+// Validate rejects options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.Interval <= 0:
+		return fmt.Errorf("interval must be positive, got %s", o.Interval)
+	case o.MinWindow < 0:
+		return fmt.Errorf("min window must not be negative, got %s", o.MinWindow)
+	case o.Timeout <= o.MinWindow:
+		return fmt.Errorf("timeout %s must be longer than the min window %s", o.Timeout, o.MinWindow)
+	case o.Workers < 1:
+		return fmt.Errorf("workers must be at least 1, got %d", o.Workers)
+	}
+	return nil
+}
+
+// Refiner is the tick loop. It runs only on the elected leader.
+type Refiner struct {
+	Options
+	// Client patches pods (through the manager's client, so its QPS limits apply).
+	Client client.Client
+	// Source reads pod metrics for many pods per call.
+	Source   metrics.Source
+	Models   *ModelHolder
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+
+	tracker *tracker
+	health  health
+}
+
+// New returns a refiner and the informer-fed tracker that feeds it.
+func New(o Options, c client.Client, src metrics.Source, models *ModelHolder, rec events.EventRecorder) (*Refiner, *PodTracker) {
+	r := &Refiner{Options: o, Client: c, Source: src, Models: models, Recorder: rec, Clock: clock.RealClock{}, tracker: newTracker()}
+	return r, &PodTracker{Client: c, tracker: r.tracker, Workers: o.Workers, Excluded: o.ExcludedNamespaces}
+}
+
+// Setup wires the refiner, its pod tracker and the model loader (when
+// modelConfigMap names one) into mgr.
+func Setup(mgr ctrl.Manager, o Options, src metrics.Source, models *ModelHolder, namespace, modelConfigMap string) (*Refiner, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.ExcludedNamespaces = append(append([]string{}, o.ExcludedNamespaces...), "kube-system", namespace)
+	rec := mgr.GetEventRecorder("podclass-refiner")
+	r, pods := New(o, mgr.GetClient(), src, models, rec)
+	if err := pods.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the pod tracker: %w", err)
+	}
+	if modelConfigMap != "" {
+		l := &ModelLoader{Client: mgr.GetClient(), Holder: models, Recorder: rec, Namespace: namespace, Name: modelConfigMap}
+		if err := l.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the model loader: %w", err)
+		}
+	}
+	if err := mgr.Add(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var _ manager.LeaderElectionRunnable = &Refiner{}
+
+// NeedLeaderElection makes the tick loop run on the leader only, so two
+// replicas never decide the same pod twice.
+func (r *Refiner) NeedLeaderElection() bool { return true }
+
+// Start ticks until ctx is done. A failing metrics store backs the loop off
+// exponentially up to MaxBackoff; pods stay pending meanwhile.
+func (r *Refiner) Start(ctx context.Context) error {
+	log.Info("Starting refiner", "interval", r.Interval, "minWindow", r.MinWindow, "timeout", r.Timeout)
+	wait := r.Interval
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		if _, err := r.Tick(ctx); err != nil && ctx.Err() == nil {
+			wait = min(max(wait*2, r.Interval), r.MaxBackoff)
+			log.Error(err, "Tick failed; pods stay pending", "retryIn", wait)
+		} else {
+			wait = r.Interval
+		}
+		timer.Reset(wait)
+	}
+}
+
+// TickStats says what one tick did.
+type TickStats struct {
+	Waiting, Queried, Decided, Failed int
+	Query                             time.Duration
+}
+
+// Tick reads the metrics of every waiting pod and writes the decisions that
+// are due. It returns an error when the metrics store failed; patch failures
+// are counted and retried next tick.
+func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
+	now := r.Clock.Now()
+	pods := r.tracker.snapshot()
+	pendingPods.Set(float64(len(pods)))
+	st := TickStats{Waiting: len(pods)}
+	if len(pods) == 0 {
+		r.health.ok()
+		return st, nil
+	}
+	model := r.Models.Get()
+	keys := make([]metrics.PodKey, len(pods))
+	start := now
+	for i, w := range pods {
+		keys[i] = w.Key
+		if w.Created.Before(start) {
+			start = w.Created
+		}
+	}
+	// Never read more than a timeout's worth of history: older pods are decided by now.
+	if floor := now.Add(-r.Timeout - r.Interval); start.Before(floor) {
+		start = floor
+	}
+	start = start.Add(-time.Second)
+	t0 := time.Now()
+	windows, err := r.Source.Windows(ctx, keys, start, now.Add(time.Second))
+	st.Query = time.Since(t0)
+	queryDuration.Observe(st.Query.Seconds())
+	st.Queried = len(keys)
+	if err != nil {
+		queryErrors.Inc()
+		r.health.fail(err)
+		return st, fmt.Errorf("reading metrics of %d pods: %w", len(keys), err)
+	}
+	r.health.ok()
+
+	th := model.Thresholds()
+	var decisions []decision
+	for _, w := range pods {
+		win := sinceCreation(windows[w.Key], w.Created)
+		expired := now.Sub(w.Created) >= r.Timeout
+		n := 0
+		if win != nil {
+			n = len(win.Samples)
+		}
+		ready := n >= th.WindowSamples || (win != nil && win.Span() >= r.MinWindow && n >= th.MinSamples)
+		switch {
+		case ready || (expired && n >= th.MinSamples):
+			res := model.Classify(win)
+			expl := ""
+			if res.Status != classifier.StatusUnclassified {
+				expl = model.Explain(win).String()
+			}
+			decisions = append(decisions, decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel))
+		case expired:
+			decisions = append(decisions, decide(w, classifier.Result{Status: classifier.StatusUnclassified}, "no usable metrics within "+r.Timeout.String(), "", now, r.SetClassLabel))
+		}
+	}
+	st.Decided, st.Failed = r.apply(ctx, decisions, now)
+	return st, nil
+}
+
+// sinceCreation drops samples older than the pod: a pod recreated under the
+// same name (a StatefulSet's) must not inherit its predecessor's behaviour.
+func sinceCreation(w *metrics.Window, created time.Time) *metrics.Window {
+	if w == nil {
+		return nil
+	}
+	from := created.Add(-time.Second)
+	i := 0
+	for i < len(w.Samples) && w.Samples[i].Time.Before(from) {
+		i++
+	}
+	if i == 0 {
+		return w
+	}
+	return &metrics.Window{Pod: w.Pod, Samples: w.Samples[i:]}
+}
+
+// apply writes decisions with at most Workers patches in flight.
+func (r *Refiner) apply(ctx context.Context, ds []decision, now time.Time) (decided, failed int) {
+	var mu sync.Mutex
+	sem := make(chan struct{}, r.Workers)
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(d decision) {
+			defer func() { <-sem; wg.Done() }()
+			err := r.write(ctx, d, now)
+			mu.Lock()
+			if err != nil {
+				failed++
+			} else {
+				decided++
+			}
+			mu.Unlock()
+		}(d)
+	}
+	wg.Wait()
+	return decided, failed
+}
+
+// write patches one pod and records the decision.
+func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
+	w := d.Pod
+	pod := &corev1.Pod{}
+	pod.Namespace, pod.Name, pod.UID = w.Key.Namespace, w.Key.Name, w.UID
+	body, err := d.patch()
+	if err != nil {
+		return err
+	}
+	err = r.Client.Patch(ctx, pod, client.RawPatch(types.JSONPatchType, body))
+	switch {
+	case err == nil:
+	case apierrors.IsNotFound(err):
+		r.tracker.forgetIf(w.Key, w.UID)
+		return nil
+	case preconditionFailed(err):
+		// Someone else decided, or the pod is a new one under the same name;
+		// the informer brings its current state in.
+		log.V(2).Info("Pod changed before the patch; re-reading", "pod", w.Key.String(), "reason", err.Error())
+		r.tracker.forgetIf(w.Key, w.UID)
+		return nil
+	default:
+		patchErrors.Inc()
+		log.Error(err, "Patching pod; will retry next tick", "pod", w.Key.String())
+		return err
+	}
+	r.tracker.forgetIf(w.Key, w.UID)
+	source := d.Annotations[api.SourceAnnotation]
+	if source == "" {
+		source = w.Annotations[api.SourceAnnotation]
+	}
+	classifications.WithLabelValues(d.Class, source, d.Status).Inc()
+	timeToDecision.Observe(now.Sub(w.Created).Seconds())
+	if r.Recorder != nil {
+		typ, reason := corev1.EventTypeNormal, "Classified"
+		switch d.Status {
+		case api.StatusUnknown:
+			reason = "Unknown"
+		case api.StatusUnclassified:
+			typ, reason = corev1.EventTypeWarning, "Unclassified"
+		}
+		note := fmt.Sprintf("podclass: %s (status %s", d.Class, d.Status)
+		if c := d.Annotations[api.ConfidenceAnnotation]; c != "" {
+			note += ", confidence " + c
+		}
+		if v := d.Annotations[api.ModelAnnotation]; v != "" {
+			note += ", model " + v
+		}
+		note += ")"
+		if d.Explanation != "" {
+			note += ": " + d.Explanation
+		}
+		r.Recorder.Eventf(pod, nil, typ, reason, "Classify", "%s", note)
+	}
+	return nil
+}
+
+// preconditionFailed is a failed `test` operation (422) or a conflict (409).
+func preconditionFailed(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	code := status.Status().Code
+	return code == http.StatusUnprocessableEntity || code == http.StatusConflict || apierrors.IsInvalid(err)
+}
+
+// Waiting returns how many pods wait for a decision.
+func (r *Refiner) Waiting() int { return r.tracker.len() }
+
+// health remembers the metrics store's last answer for /readyz.
+type health struct {
+	mu       sync.Mutex
+	lastErr  error
+	failures int
+	since    time.Time
+}
+
+func (h *health) ok() {
+	h.mu.Lock()
+	h.lastErr, h.failures = nil, 0
+	h.mu.Unlock()
+}
+
+func (h *health) fail(err error) {
+	h.mu.Lock()
+	if h.failures == 0 {
+		h.since = time.Now()
+	}
+	h.lastErr = err
+	h.failures++
+	h.mu.Unlock()
+}
+
+// MetricsStoreCheck is a healthz.Checker: it fails while the metrics store
+// has failed the last ticks, with the error as detail. The refiner keeps
+// running meanwhile; readiness only tells operators (and the Service) why
+// nothing is being decided.
+func (r *Refiner) MetricsStoreCheck(_ *http.Request) error {
+	r.health.mu.Lock()
+	defer r.health.mu.Unlock()
+	if r.health.lastErr == nil {
+		return nil
+	}
+	return fmt.Errorf("metrics store failing for %s (%d ticks): %w", time.Since(r.health.since).Round(time.Second), r.health.failures, r.health.lastErr)
+}
