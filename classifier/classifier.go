@@ -73,7 +73,8 @@ func DefaultThresholds() Thresholds {
 //     probability. Only families with at least two classes in the model take
 //     part.
 //   - Status unknown: Class is "unknown", Family "", Confidence the
-//     probability of the best rejected candidate, Reason why it was rejected.
+//     probability of the most probable (rejected) class, Predicted that class,
+//     Reason why it was rejected.
 //   - Status unclassified: too few samples; Class "unknown", Confidence 0.
 type Result struct {
 	Class      string  `json:"class"`
@@ -301,9 +302,6 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 			res.Class, res.Family = bestFam, bestFam
 			res.Confidence, res.Distance = bestFamP, famDist
 			return res, nil
-		}
-		if bestFamP > res.Confidence {
-			res.Confidence = bestFamP
 		}
 	}
 	if dist > 1 {

@@ -1,0 +1,294 @@
+package classifier
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sjwhitworth/golearn/base"
+
+	"github.com/podclass/podclass/classifier/classifiertest"
+	"github.com/podclass/podclass/metrics"
+)
+
+func synthExamples(t testing.TB, classes []string, perClass, n int, seed int64) []Example {
+	t.Helper()
+	keys, labels, wins := classifiertest.Pods(classes, perClass, n, seed)
+	out := make([]Example, len(keys))
+	for i := range keys {
+		out[i] = Example{Pod: keys[i], Class: labels[i], Window: wins[i]}
+	}
+	return out
+}
+
+func trainSynth(t testing.TB) *Classifier {
+	t.Helper()
+	cfg := DefaultTrainConfig()
+	cfg.Forest.Trees = 10
+	cfg.Families = map[string]string{"db": "data", "cache": "data", "web": "frontend"}
+	c, err := Train(synthExamples(t, []string{"db", "cache", "web"}, 6, 30, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTrainedModelClassifiesNewPodsOfKnownClasses(t *testing.T) {
+	c := trainSynth(t)
+	for _, e := range synthExamples(t, []string{"db", "cache", "web"}, 3, 6, 99) {
+		r := c.Classify(e.Window)
+		if r.Status != StatusClassified || r.Class != e.Class {
+			t.Errorf("%s: got %+v, want %s", e.Pod, r, e.Class)
+		}
+		if r.Level != LevelClass || r.Family != c.Family(e.Class) {
+			t.Errorf("%s: level %q family %q", e.Pod, r.Level, r.Family)
+		}
+	}
+}
+
+func TestAForeignServiceIsUnknown(t *testing.T) {
+	c := trainSynth(t)
+	for _, e := range synthExamples(t, []string{"foreign"}, 4, 6, 5) {
+		r := c.Classify(e.Window)
+		if r.Status != StatusUnknown || r.Class != Unknown {
+			t.Errorf("%s: got %+v, want unknown", e.Pod, r)
+		}
+		if r.Distance <= 1 || !strings.Contains(r.Reason, "out of distribution") {
+			t.Errorf("%s: distance %v reason %q", e.Pod, r.Distance, r.Reason)
+		}
+	}
+}
+
+func TestTooFewSamplesIsUnclassified(t *testing.T) {
+	c := trainSynth(t)
+	e := synthExamples(t, []string{"db"}, 1, 2, 3)[0]
+	if r := c.Classify(e.Window); r.Status != StatusUnclassified || r.Samples != 2 || r.Class != Unknown {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+// fixed returns a classifier whose model always answers probs.
+func fixed(t *testing.T, classes []string, probs []float64, families map[string]string) *Classifier {
+	t.Helper()
+	m := ModelFunc{Labels: classes, Func: func([]float64) ([]float64, error) { return probs, nil }}
+	c, err := New(m, make([]float64, NumFeatures), nil, DefaultThresholds(), families, Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDecisions(t *testing.T) {
+	classes := []string{"apache", "nginx", "redis"}
+	fam := map[string]string{"apache": "web", "nginx": "web", "redis": "cache"}
+	x := make([]float64, NumFeatures)
+	tests := map[string]struct {
+		probs      []float64
+		families   map[string]string
+		wantStatus Status
+		wantClass  string
+		wantLevel  Level
+		wantFamily string
+		wantConf   float64
+	}{
+		"a sure class is answered with its family": {
+			probs: []float64{0.05, 0.9, 0.05}, families: fam,
+			wantStatus: StatusClassified, wantClass: "nginx", wantLevel: LevelClass, wantFamily: "web", wantConf: 0.9,
+		},
+		"unsure siblings but a sure family answer the family": {
+			probs: []float64{0.45, 0.45, 0.1}, families: fam,
+			wantStatus: StatusClassified, wantClass: "web", wantLevel: LevelFamily, wantFamily: "web", wantConf: 0.9,
+		},
+		"unsure siblings without families abstain": {
+			probs: []float64{0.45, 0.45, 0.1}, families: nil,
+			wantStatus: StatusUnknown, wantClass: Unknown, wantConf: 0.45,
+		},
+		"an unsure spread over families abstains": {
+			probs: []float64{0.28, 0.28, 0.44}, families: fam,
+			wantStatus: StatusUnknown, wantClass: Unknown, wantConf: 0.44,
+		},
+		"a family of one class is no fallback": {
+			probs: []float64{0.2, 0.3, 0.5}, families: map[string]string{"redis": "cache"},
+			wantStatus: StatusUnknown, wantClass: Unknown, wantConf: 0.5,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := fixed(t, classes, tc.probs, tc.families).ClassifyFeatures(x, 6)
+			if r.Status != tc.wantStatus || r.Class != tc.wantClass || r.Level != tc.wantLevel || r.Family != tc.wantFamily {
+				t.Fatalf("got %+v", r)
+			}
+			if math.Abs(r.Confidence-tc.wantConf) > 1e-9 {
+				t.Fatalf("confidence %v, want %v", r.Confidence, tc.wantConf)
+			}
+		})
+	}
+}
+
+func TestAModelErrorAbstainsInsteadOfCrashing(t *testing.T) {
+	m := ModelFunc{Labels: []string{"a", "b"}, Func: func([]float64) ([]float64, error) { return nil, errors.New("boom") }}
+	c, err := New(m, make([]float64, NumFeatures), nil, DefaultThresholds(), nil, Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.ClassifyFeatures(make([]float64, NumFeatures), 6); r.Status != StatusUnknown || !strings.Contains(r.Reason, "boom") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestModelRoundTripGivesTheSamePredictions(t *testing.T) {
+	c := trainSynth(t)
+	path := filepath.Join(t.TempDir(), "model.json")
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Manifest().ModelVersion != c.Manifest().ModelVersion || back.Manifest().ModelVersion == "" {
+		t.Fatalf("model version %q, want %q", back.Manifest().ModelVersion, c.Manifest().ModelVersion)
+	}
+	for _, e := range synthExamples(t, []string{"db", "cache", "web", "foreign"}, 3, 8, 42) {
+		a, b := c.Classify(e.Window), back.Classify(e.Window)
+		if a != b {
+			t.Fatalf("%s: before %+v, after %+v", e.Pod, a, b)
+		}
+	}
+	again, _ := json.Marshal(back)
+	first, _ := json.Marshal(c)
+	if !bytes.Equal(first, again) {
+		t.Fatal("saving a loaded model changes the file")
+	}
+}
+
+func TestLoadingAModelWithAnotherFeatureSchemaFails(t *testing.T) {
+	c := trainSynth(t)
+	raw, _ := json.Marshal(c)
+	tests := map[string]func(m map[string]any){
+		"another schema version": func(m map[string]any) { m["version"] = "0" },
+		"another schema name":    func(m map[string]any) { m["name"] = "other" },
+		"reordered features": func(m map[string]any) {
+			n := m["names"].([]any)
+			n[0], n[1] = n[1], n[0]
+		},
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			var f map[string]any
+			_ = json.Unmarshal(raw, &f)
+			mutate(f["manifest"].(map[string]any)["feature_schema"].(map[string]any))
+			bad, _ := json.Marshal(f)
+			_, err := Load(bad)
+			if !errors.Is(err, ErrSchemaMismatch) {
+				t.Fatalf("err = %v, want ErrSchemaMismatch", err)
+			}
+			if !strings.Contains(err.Error(), "retrain") {
+				t.Fatalf("error does not say what to do: %v", err)
+			}
+		})
+	}
+}
+
+func TestExplainGivesTheDecisionPath(t *testing.T) {
+	c := trainSynth(t)
+	e := c.Explain(synthExamples(t, []string{"web"}, 1, 6, 7)[0].Window)
+	if e.Result.Class != "web" || e.Path == nil || len(e.Path.Steps) == 0 {
+		t.Fatalf("explanation %+v", e)
+	}
+	s := e.String()
+	if !strings.Contains(s, "classified web") || !strings.Contains(s, e.Path.Steps[0].Feature) {
+		t.Fatalf("short form %q", s)
+	}
+	if _, err := json.Marshal(e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGolearnPanicsBecomeErrors(t *testing.T) {
+	// An instance grid without a class attribute makes golearn panic.
+	inst := base.NewDenseInstances()
+	inst.AddAttribute(base.NewFloatAttribute("x"))
+	_ = inst.Extend(3)
+	_, err := fitGolearnTree(inst, map[int]int{0: 0, 1: 1, 2: 2}, &splitRule{nclass: 2, minSplit: 2})
+	if err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("err = %v, want a contained panic", err)
+	}
+}
+
+func TestTrainingRefusesBadInput(t *testing.T) {
+	tests := map[string][]Example{
+		"no pods":    nil,
+		"one class":  synthExamples(t, []string{"db"}, 3, 10, 1),
+		"short pods": synthExamples(t, []string{"db", "web"}, 3, 1, 1),
+	}
+	for name, ex := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Train(ex, DefaultTrainConfig()); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+	ts := &TrainingSet{X: [][]float64{{math.NaN()}, {1}}, Y: []int{0, 1}, Groups: []int{0, 1}, Classes: []string{"a", "b"}, Names: []string{"f"}}
+	if _, err := FitForest(ts, DefaultForestConfig()); err == nil {
+		t.Fatal("want an error for a NaN feature")
+	}
+}
+
+func TestTrainingIsReproducible(t *testing.T) {
+	a, _ := json.Marshal(trainSynth(t))
+	b, _ := json.Marshal(trainSynth(t))
+	if !bytes.Equal(a, b) {
+		t.Fatal("two trainings with the same seed differ")
+	}
+}
+
+func TestTheEmbeddedDefaultModelLoads(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Classes()) < 2 {
+		t.Fatalf("classes %v", c.Classes())
+	}
+	w := &metrics.Window{Samples: synthExamples(t, []string{"web"}, 1, 6, 1)[0].Window.Samples}
+	_ = c.Classify(w) // any answer, no panic
+}
+
+func FuzzLoad(f *testing.F) {
+	c := trainSynth(f)
+	raw, _ := json.Marshal(c)
+	f.Add(raw)
+	f.Add(DefaultModelJSON())
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"manifest":{"format_version":1}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Load(data)
+		if err != nil {
+			return
+		}
+		// A model that loads must classify without panicking.
+		x := make([]float64, NumFeatures)
+		rng := rand.New(rand.NewSource(int64(len(data))))
+		for i := range x {
+			x[i] = rng.NormFloat64() * 10
+		}
+		_ = m.ClassifyFeatures(x, 6)
+		_ = m.Explain(synthWindowForFuzz())
+	})
+}
+
+func synthWindowForFuzz() *metrics.Window {
+	_, _, w := classifiertest.Pods([]string{"db"}, 1, 6, 1)
+	return w[0]
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}
