@@ -18,38 +18,50 @@ type OODConfig struct {
 	// ScaleFloor is the smallest per-class scale of a feature, as a fraction
 	// of the feature's robust scale over all classes.
 	ScaleFloor float64 `json:"scale_floor"`
+	// RangeQuantile sets the class's box per feature: [q, 1-q] of its
+	// training windows. Values inside the box are at distance 0.
+	RangeQuantile float64 `json:"range_quantile"`
+	// MinLimit is the smallest distance limit of any class, so a class whose
+	// held-out pods all fell inside its box still tolerates some spread.
+	MinLimit float64 `json:"min_limit"`
 }
 
 // DefaultOODConfig returns the guard podclass ships with.
 func DefaultOODConfig() OODConfig {
-	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1}
+	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1}
 }
 
 // OODGuard measures how far a raw feature vector is from the training pods
-// of a class: per feature a robust z-score (x − class median) / class scale
-// (IQR/1.349, floored), clipped at ZCap; the distance is the root mean square
-// over the features present in both the vector and the class. A class's Limit
+// of a class. Per feature the class has a box [Lo, Hi] (the RangeQuantile and
+// 1−RangeQuantile quantiles of its training windows) and a robust scale
+// (IQR/1.349, floored); the feature's z is how many scales the value lies
+// outside the box (0 inside), clipped at ZCap. The box, rather than a
+// distance to the median, keeps pods at a load level between the training
+// pods' levels at distance 0 — classes are recorded at several intensities, so
+// their rate features are wide and multi-modal. The distance is the root mean
+// square of z over the features present in both the vector and the class. A class's Limit
 // is calibrated from pods the statistics did not see (leave-one-pod-out within
 // the class), so a new pod of a known class usually passes and a service the
 // model never saw usually does not.
 type OODGuard struct {
-	Center [][]float64 `json:"center"` // [class][feature], NaN-free: missing → absent flag
-	Scale  [][]float64 `json:"scale"`
+	Lo    [][]float64 `json:"lo"` // [class][feature]; meaningful where Has
+	Hi    [][]float64 `json:"hi"`
+	Scale [][]float64 `json:"scale"`
 	Has    [][]bool    `json:"has"` // feature seen for the class
 	Limit  []float64   `json:"limit"`
 	ZCap   float64     `json:"z_cap"`
 }
 
 func (g *OODGuard) validate(classes, features int) error {
-	if len(g.Center) != classes || len(g.Scale) != classes || len(g.Has) != classes || len(g.Limit) != classes {
-		return fmt.Errorf("classifier: ood guard covers %d/%d/%d/%d classes, want %d", len(g.Center), len(g.Scale), len(g.Has), len(g.Limit), classes)
+	if len(g.Lo) != classes || len(g.Hi) != classes || len(g.Scale) != classes || len(g.Has) != classes || len(g.Limit) != classes {
+		return fmt.Errorf("classifier: ood guard covers %d/%d/%d/%d/%d classes, want %d", len(g.Lo), len(g.Hi), len(g.Scale), len(g.Has), len(g.Limit), classes)
 	}
 	for c := 0; c < classes; c++ {
-		if len(g.Center[c]) != features || len(g.Scale[c]) != features || len(g.Has[c]) != features {
+		if len(g.Lo[c]) != features || len(g.Hi[c]) != features || len(g.Scale[c]) != features || len(g.Has[c]) != features {
 			return fmt.Errorf("classifier: ood guard class %d has the wrong number of features", c)
 		}
 		for j := 0; j < features; j++ {
-			if g.Has[c][j] && (!finite(g.Center[c][j]) || !finite(g.Scale[c][j]) || g.Scale[c][j] <= 0) {
+			if g.Has[c][j] && (!finite(g.Lo[c][j]) || !finite(g.Hi[c][j]) || g.Lo[c][j] > g.Hi[c][j] || !finite(g.Scale[c][j]) || g.Scale[c][j] <= 0) {
 				return fmt.Errorf("classifier: ood guard class %d feature %d is not finite and positive", c, j)
 			}
 		}
@@ -69,11 +81,17 @@ func (g *OODGuard) z(class, j int, v float64) float64 {
 	if !g.Has[class][j] || !finite(v) {
 		return math.NaN()
 	}
-	z := (v - g.Center[class][j]) / g.Scale[class][j]
+	var z float64
+	switch {
+	case v < g.Lo[class][j]:
+		z = (v - g.Lo[class][j]) / g.Scale[class][j]
+	case v > g.Hi[class][j]:
+		z = (v - g.Hi[class][j]) / g.Scale[class][j]
+	}
 	return math.Max(-g.ZCap, math.Min(g.ZCap, z))
 }
 
-// Distance is the clipped RMS robust z-distance of raw to class.
+// Distance is the RMS of the clipped out-of-box z-scores of raw for class.
 func (g *OODGuard) Distance(class int, raw []float64) float64 {
 	var ss float64
 	n := 0
@@ -112,13 +130,13 @@ func FitOOD(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGu
 			global[j] = s
 		}
 	}
-	g := &OODGuard{ZCap: cfg.ZCap, Center: make([][]float64, classes), Scale: make([][]float64, classes), Has: make([][]bool, classes), Limit: make([]float64, classes)}
+	g := &OODGuard{ZCap: cfg.ZCap, Lo: make([][]float64, classes), Hi: make([][]float64, classes), Scale: make([][]float64, classes), Has: make([][]bool, classes), Limit: make([]float64, classes)}
 	rowsOf := make([][]int, classes)
 	for i, c := range y {
 		rowsOf[c] = append(rowsOf[c], i)
 	}
 	for c := 0; c < classes; c++ {
-		g.Center[c], g.Scale[c], g.Has[c] = classStats(raw, rowsOf[c], global, cfg.ScaleFloor, nf)
+		g.Lo[c], g.Hi[c], g.Scale[c], g.Has[c] = classStats(raw, rowsOf[c], global, cfg, nf)
 		byPod := map[int][]int{}
 		var pods []int
 		for _, r := range rowsOf[c] {
@@ -136,8 +154,8 @@ func FitOOD(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGu
 						rest = append(rest, r)
 					}
 				}
-				sub := &OODGuard{ZCap: cfg.ZCap, Center: [][]float64{nil}, Scale: [][]float64{nil}, Has: [][]bool{nil}}
-				sub.Center[0], sub.Scale[0], sub.Has[0] = classStats(raw, rest, global, cfg.ScaleFloor, nf)
+				sub := &OODGuard{ZCap: cfg.ZCap, Lo: [][]float64{nil}, Hi: [][]float64{nil}, Scale: [][]float64{nil}, Has: [][]bool{nil}}
+				sub.Lo[0], sub.Hi[0], sub.Scale[0], sub.Has[0] = classStats(raw, rest, global, cfg, nf)
 				for _, r := range byPod[p] {
 					d = append(d, sub.Distance(0, raw[r]))
 				}
@@ -151,25 +169,33 @@ func FitOOD(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGu
 				g.Limit[c] = quantileInPlace(d, cfg.Quantile) * 2 * cfg.Margin
 			}
 		}
-		if !finite(g.Limit[c]) {
-			g.Limit[c] = 0
+		if !finite(g.Limit[c]) || g.Limit[c] < cfg.MinLimit {
+			g.Limit[c] = cfg.MinLimit
 		}
 	}
 	return g
 }
 
-func classStats(raw [][]float64, rows []int, global []float64, floor float64, nf int) (center, scale []float64, has []bool) {
-	center, scale, has = make([]float64, nf), make([]float64, nf), make([]bool, nf)
+func classStats(raw [][]float64, rows []int, global []float64, cfg OODConfig, nf int) (lo, hi, scale []float64, has []bool) {
+	lo, hi, scale, has = make([]float64, nf), make([]float64, nf), make([]float64, nf), make([]bool, nf)
+	var col []float64
 	for j := 0; j < nf; j++ {
-		m, s, ok := robust(raw, rows, j)
+		_, s, ok := robust(raw, rows, j)
 		if !ok {
 			scale[j] = 1
 			continue
 		}
-		fl := math.Max(floor*global[j], 1e-3)
-		center[j], scale[j], has[j] = m, math.Max(s, fl), true
+		col = col[:0]
+		for _, i := range rows {
+			if v := raw[i][j]; finite(v) {
+				col = append(col, v)
+			}
+		}
+		fl := math.Max(cfg.ScaleFloor*global[j], 1e-3)
+		lo[j], hi[j] = quantileInPlace(col, cfg.RangeQuantile), quantileInPlace(col, 1-cfg.RangeQuantile)
+		scale[j], has[j] = math.Max(s, fl), true
 	}
-	return center, scale, has
+	return lo, hi, scale, has
 }
 
 // robust returns the median and IQR/1.349 of column j over rows (all rows when
