@@ -7,9 +7,11 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/sjwhitworth/golearn/base"
 	"github.com/sjwhitworth/golearn/trees"
@@ -117,9 +119,18 @@ func FitForest(ts *TrainingSet, cfg ForestConfig) (*Forest, error) {
 		featureIndex[n] = i
 	}
 
+	// Draw every tree's bootstrap and seed first, in order, so the forest is
+	// the same whatever the parallelism; then fit the trees concurrently
+	// (golearn only reads the shared instances).
 	rng := rand.New(rand.NewSource(cfg.Seed))
-	f := &Forest{classes: append([]string(nil), ts.Classes...), nfeat: nf}
-	for t := 0; t < cfg.Trees; t++ {
+	type job struct {
+		rows map[int]int
+		gen  *splitRule
+		root *trees.DecisionTreeNode
+		err  error
+	}
+	jobs := make([]job, cfg.Trees)
+	for t := range jobs {
 		rows := map[int]int{}
 		if cfg.Trees == 1 {
 			for i := range ts.X {
@@ -133,12 +144,30 @@ func FitForest(ts *TrainingSet, cfg ForestConfig) (*Forest, error) {
 				}
 			}
 		}
-		gen := &splitRule{seed: rng.Int63(), mtry: mtry, minSplit: cfg.MinSplit, nclass: len(ts.Classes)}
-		root, err := fitGolearnTree(inst, rows, gen)
-		if err != nil {
-			return nil, fmt.Errorf("classifier: tree %d: %w", t, err)
+		jobs[t] = job{rows: rows, gen: &splitRule{seed: rng.Int63(), mtry: mtry, minSplit: cfg.MinSplit, nclass: len(ts.Classes)}}
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				jobs[t].root, jobs[t].err = fitGolearnTree(inst, jobs[t].rows, jobs[t].gen)
+			}
+		}()
+	}
+	for t := range jobs {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	f := &Forest{classes: append([]string(nil), ts.Classes...), nfeat: nf}
+	for t, j := range jobs {
+		if j.err != nil {
+			return nil, fmt.Errorf("classifier: tree %d: %w", t, j.err)
 		}
-		if err := f.addTree(root, featureIndex, cfg.LeafAlpha); err != nil {
+		if err := f.addTree(j.root, featureIndex, cfg.LeafAlpha); err != nil {
 			return nil, fmt.Errorf("classifier: tree %d: %w", t, err)
 		}
 	}

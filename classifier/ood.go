@@ -47,9 +47,9 @@ type OODGuard struct {
 	Lo    [][]float64 `json:"lo"` // [class][feature]; meaningful where Has
 	Hi    [][]float64 `json:"hi"`
 	Scale [][]float64 `json:"scale"`
-	Has    [][]bool    `json:"has"` // feature seen for the class
-	Limit  []float64   `json:"limit"`
-	ZCap   float64     `json:"z_cap"`
+	Has   [][]bool    `json:"has"` // feature seen for the class
+	Limit []float64   `json:"limit"`
+	ZCap  float64     `json:"z_cap"`
 }
 
 func (g *OODGuard) validate(classes, features int) error {

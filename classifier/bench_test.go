@@ -1,0 +1,65 @@
+package classifier
+
+import (
+	"testing"
+
+	"github.com/podclass/podclass/classifier/classifiertest"
+)
+
+// BenchmarkClassify is the per-pod inference cost: a 6-sample window →
+// features → imputation → forest → thresholds and OOD guard.
+func BenchmarkClassify(b *testing.B) {
+	c := benchModel(b)
+	_, _, wins := classifiertest.Pods([]string{"db", "cache", "web"}, 4, 6, 9)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = c.Classify(wins[i%len(wins)])
+	}
+}
+
+// BenchmarkPredictFeatures is the forest alone on a ready feature vector.
+func BenchmarkPredictFeatures(b *testing.B) {
+	c := benchModel(b)
+	f := c.model.(*Forest)
+	_, _, wins := classifiertest.Pods([]string{"web"}, 1, 6, 9)
+	x := Features(wins[0])
+	for i := range x {
+		if x[i] != x[i] {
+			x[i] = c.impute[i]
+		}
+	}
+	dst := make([]float64, len(f.Classes()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = f.PredictInto(dst, x)
+	}
+}
+
+func benchModel(b *testing.B) *Classifier {
+	b.Helper()
+	ex := synthExamples(b, []string{"db", "cache", "web"}, 10, 60, 1)
+	c, err := Train(ex, DefaultTrainConfig()) // the shipped 25 trees
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkTrain1MSamples trains the shipped configuration on one million
+// samples: 1000 pods of 1000 samples (about 2.8 h of 10 s samples each).
+func BenchmarkTrain1MSamples(b *testing.B) {
+	ex := synthExamples(b, []string{"db", "cache", "web", "foreign"}, 250, 1000, 1)
+	n := 0
+	for _, e := range ex {
+		n += len(e.Window.Samples)
+	}
+	b.ReportMetric(float64(n), "samples")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Train(ex, DefaultTrainConfig()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
