@@ -126,6 +126,7 @@ func plotConfusion(c Confusion, path string) error {
 	p.X.Tick.Label.YAlign = draw.YCenter
 	var xys plotter.XYs
 	var labels []string
+	var dark []bool
 	for r := range c.Rows {
 		for col := range c.Columns {
 			v := c.Matrix[r][col]
@@ -134,6 +135,8 @@ func plotConfusion(c Confusion, path string) error {
 			}
 			xys = append(xys, plotter.XY{X: float64(col), Y: float64(len(c.Rows) - 1 - r)})
 			labels = append(labels, strconv.Itoa(v))
+			share := g.Z(col, len(c.Rows)-1-r)
+			dark = append(dark, share > 0.75 || share < 0.25)
 		}
 	}
 	if len(xys) > 0 {
@@ -143,6 +146,9 @@ func plotConfusion(c Confusion, path string) error {
 		}
 		for i := range l.TextStyle {
 			l.TextStyle[i].Color = color.Black
+			if dark[i] {
+				l.TextStyle[i].Color = color.White
+			}
 			l.TextStyle[i].XAlign = draw.XCenter
 			l.TextStyle[i].YAlign = draw.YCenter
 			l.TextStyle[i].Font.Size = vg.Points(11)

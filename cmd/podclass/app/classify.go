@@ -80,6 +80,7 @@ func newClassifyCommand() *cobra.Command {
 			}
 			version := model.Manifest().ModelVersion
 			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetEscapeHTML(false)
 			for _, k := range keys {
 				w := wins[k]
 				if w == nil {
