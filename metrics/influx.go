@@ -42,7 +42,7 @@ type InfluxConfig struct {
 	HTTPClient *http.Client
 }
 
-const defaultInfluxTimeout = time.Minute
+const defaultQueryTimeout = time.Minute
 
 // InfluxSource reads windows from InfluxDB with one Flux query per batch of
 // pods covering every measurement of the schema.
@@ -72,7 +72,7 @@ func NewInfluxSource(cfg InfluxConfig) (*InfluxSource, error) {
 		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultInfluxTimeout
+		cfg.Timeout = defaultQueryTimeout
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval

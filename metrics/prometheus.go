@@ -118,13 +118,13 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 		cfg.Lookback = cfg.Step
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultInfluxTimeout
+		cfg.Timeout = defaultQueryTimeout
 	}
 	l := &cfg.Labels
-	l.Namespace = or(l.Namespace, "namespace")
-	l.Pod = or(l.Pod, "pod")
-	l.Container = or(l.Container, "container")
-	l.Interface = or(l.Interface, "interface")
+	l.Namespace = orDefault(l.Namespace, "namespace")
+	l.Pod = orDefault(l.Pod, "pod")
+	l.Container = orDefault(l.Container, "container")
+	l.Interface = orDefault(l.Interface, "interface")
 	if cfg.Series == nil {
 		cfg.Series = DefaultPrometheusSeries()
 	}
@@ -164,7 +164,7 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 	return &PrometheusSource{cfg: cfg, api: v1.NewAPI(client), series: byName}, nil
 }
 
-func or(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}

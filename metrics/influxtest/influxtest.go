@@ -174,11 +174,11 @@ func (s *Server) WriteErr(lineProtocol string) error {
 	return nil
 }
 
-// Query runs an InfluxQL statement (CREATE DATABASE, DROP SERIES, …) and
+// Query runs an InfluxQL statement in Database (SELECT, DROP SERIES, …) and
 // returns the JSON response.
 func (s *Server) Query(influxQL string) string {
 	s.tb.Helper()
-	resp, err := http.PostForm(s.URL+"/query", url.Values{"q": {influxQL}})
+	resp, err := http.PostForm(s.URL+"/query", url.Values{"q": {influxQL}, "db": {s.Database}})
 	if err != nil {
 		s.tb.Fatalf("influxtest: query %q: %v", influxQL, err)
 	}
