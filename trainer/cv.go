@@ -223,7 +223,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 		return nil, err
 	}
 	progressf(cfg.Progress, "evaluating %d pods in %d folds grouped by pod\n", len(examples), len(folds))
-	preds, windows, err := crossValidate(examples, folds, cfg.Train, nil, cfg.Workers, cfg.Progress, "")
+	preds, windows, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "")
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 		if tc.Thresholds.MinSamples > L {
 			tc.Thresholds.MinSamples = L
 		}
-		p, _, err := crossValidate(examples, folds, tc, nil, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L))
+		p, _, err := crossValidate(examples, folds, tc, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L))
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +264,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 			sub[i] = Fold{Test: f.Test, Train: subsampleByClass(examples, f.Train, frac, rng)}
 			total += float64(len(sub[i].Train))
 		}
-		p, _, err := crossValidate(examples, sub, cfg.Train, nil, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100))
+		p, _, err := crossValidate(examples, sub, cfg.Train, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100))
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +311,7 @@ func subsampleByClass(examples []classifier.Example, train []int, frac float64, 
 
 // crossValidate trains one model per fold and classifies each held-out pod's
 // first window; windows[f] = {correct, total} over all held-out sub-windows.
-func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, _ any, workers int, progress io.Writer, label string) ([]PodPrediction, [][2]int, error) {
+func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, workers int, progress io.Writer, label string) ([]PodPrediction, [][2]int, error) {
 	type out struct {
 		preds []PodPrediction
 		win   [2]int

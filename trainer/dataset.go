@@ -94,7 +94,8 @@ func (d *Dataset) Classes() []string {
 
 // AssembleOptions configures Assemble.
 type AssembleOptions struct {
-	// Start and End bound the samples read; zero values mean all time.
+	// Start and End bound the samples read; zero values leave that side open
+	// (file and memory sources; a database source may need a real range).
 	Start, End time.Time
 	// Labeler labels pods without an explicit class; nil means only the
 	// class column labels.
@@ -113,12 +114,6 @@ func Assemble(ctx context.Context, src metrics.Source, pods []Pod, opt AssembleO
 		opt.BatchSize = 500
 	}
 	start, end := opt.Start, opt.End
-	if start.IsZero() {
-		start = time.Unix(0, 0)
-	}
-	if end.IsZero() {
-		end = time.Now().Add(100 * 365 * 24 * time.Hour)
-	}
 	progress := opt.Progress
 	if progress == nil {
 		progress = io.Discard
@@ -162,49 +157,4 @@ func Assemble(ctx context.Context, src metrics.Source, pods []Pod, opt AssembleO
 	fmt.Fprintf(progress, "dataset: %d labelled pods, %d unlabelled, %d without metrics, %d samples\n",
 		len(ds.Labelled), len(ds.Unlabelled), len(ds.NoMetrics), ds.Samples)
 	return ds, nil
-}
-
-// MemorySource is a metrics.Source and metrics.Lister over windows held in
-// memory (converted datasets, tests).
-type MemorySource map[metrics.PodKey]*metrics.Window
-
-var (
-	_ metrics.Source = MemorySource(nil)
-	_ metrics.Lister = MemorySource(nil)
-)
-
-// Windows returns the samples of the asked pods in [start, end).
-func (m MemorySource) Windows(_ context.Context, pods []metrics.PodKey, start, end time.Time) (map[metrics.PodKey]*metrics.Window, error) {
-	out := map[metrics.PodKey]*metrics.Window{}
-	for _, k := range pods {
-		w := m[k]
-		if w == nil {
-			continue
-		}
-		cp := &metrics.Window{Pod: k}
-		for _, s := range w.Samples {
-			if !s.Time.Before(start) && s.Time.Before(end) {
-				cp.Samples = append(cp.Samples, s)
-			}
-		}
-		if len(cp.Samples) > 0 {
-			out[k] = cp
-		}
-	}
-	return out, nil
-}
-
-// Pods lists the pods with samples in [start, end).
-func (m MemorySource) Pods(ctx context.Context, start, end time.Time) ([]metrics.PodKey, error) {
-	var out []metrics.PodKey
-	for k, w := range m {
-		for _, s := range w.Samples {
-			if !s.Time.Before(start) && s.Time.Before(end) {
-				out = append(out, k)
-				break
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out, nil
 }

@@ -28,7 +28,7 @@ var Seed2021Epoch = time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
 // of a file has ioServiceRecursiveWrite == ioServiceRecursiveRead (the
 // recorder's copy bug), the write counter is treated as missing for that file.
 // Several files may be merged into one source: a pod in two files is one pod.
-func ReadSeed2021(src MemorySource, pods map[metrics.PodKey]*Pod, r io.Reader, name string) error {
+func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKey]*Pod, r io.Reader, name string) error {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -139,11 +139,11 @@ func ReadSeed2021(src MemorySource, pods map[metrics.PodKey]*Pod, r io.Reader, n
 }
 
 // LoadSeed2021 reads and merges seed-2021 CSV files.
-func LoadSeed2021(paths ...string) (MemorySource, []Pod, error) {
+func LoadSeed2021(paths ...string) (*metrics.Memory, []Pod, error) {
 	if len(paths) == 0 {
 		return nil, nil, errors.New("seed2021: no files given")
 	}
-	src := MemorySource{}
+	src := map[metrics.PodKey]*metrics.Window{}
 	podMap := map[metrics.PodKey]*Pod{}
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -161,14 +161,14 @@ func LoadSeed2021(paths ...string) (MemorySource, []Pod, error) {
 		pods = append(pods, *p)
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Key.String() < pods[j].Key.String() })
-	return src, pods, nil
+	return metrics.NewMemory(src), pods, nil
 }
 
 // WriteLineProtocol writes windows as InfluxDB line protocol in the telegraf
 // schema podclass reads by default (kubernetes_pod_container,
 // kubernetes_pod_network, docker_container_blkio with device=total), one
 // container named after the pod. Missing (NaN) values are left out.
-func WriteLineProtocol(w io.Writer, src MemorySource) error {
+func WriteLineProtocol(w io.Writer, src map[metrics.PodKey]*metrics.Window) error {
 	bw := bufio.NewWriter(w)
 	keys := make([]metrics.PodKey, 0, len(src))
 	for k := range src {

@@ -87,15 +87,15 @@ func FuzzReadPods(f *testing.F) {
 	})
 }
 
-func synth(classes []string, perClass, n int, seed int64) ([]Pod, MemorySource) {
+func synth(classes []string, perClass, n int, seed int64) ([]Pod, *metrics.Memory) {
 	keys, labels, wins := classifiertest.Pods(classes, perClass, n, seed)
-	src := MemorySource{}
+	src := map[metrics.PodKey]*metrics.Window{}
 	var pods []Pod
 	for i, k := range keys {
 		src[k] = wins[i]
 		pods = append(pods, Pod{Key: k, Class: labels[i]})
 	}
-	return pods, src
+	return pods, metrics.NewMemory(src)
 }
 
 func TestAssembleLabelsFromTheClassColumnThenTheImageRules(t *testing.T) {
@@ -301,7 +301,7 @@ func TestSeed2021(t *testing.T) {
 	if len(pods) < 10 {
 		t.Fatalf("%d pods", len(pods))
 	}
-	for k, w := range src {
+	for k, w := range src.All() {
 		if len(w.Samples) < 6 {
 			t.Fatalf("%s has %d samples", k, len(w.Samples))
 		}
@@ -312,7 +312,7 @@ func TestSeed2021ConverterReadsTheRecorderFormat(t *testing.T) {
 	csv := "podName,namespace,memoryUsageBytes,cpuUsageNanocores,logsfsUsedBytes,rootfsUsedBytes,imageSizeBytes,imageName,containerName,rx_bytes,tx_bytes,ioServiceRecursiveRead,ioServiceRecursiveWrite,usedBytesVolume,runningTimeSeconds,class\n" +
 		"1,2,100,5000000,1,2,3,4,5,1000,2000,10,10,0,20,mysql\n" +
 		"1,2,100,5000000,1,2,3,4,5,1500,2600,10,10,0,10,mysql\n"
-	src, pods := MemorySource{}, map[metrics.PodKey]*Pod{}
+	src, pods := map[metrics.PodKey]*metrics.Window{}, map[metrics.PodKey]*Pod{}
 	if err := ReadSeed2021(src, pods, strings.NewReader(csv), "test.csv"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,7 +36,7 @@ func main() {
 	if *lp != "" {
 		f, err := os.Create(*lp)
 		if err == nil {
-			err = trainer.WriteLineProtocol(f, src)
+			err = trainer.WriteLineProtocol(f, src.All())
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -59,7 +60,7 @@ func main() {
 		}
 	}
 	if *eval {
-		ds, err := trainer.Assemble(nil, src, podList, trainer.AssembleOptions{Progress: os.Stderr})
+		ds, err := trainer.Assemble(context.Background(), src, podList, trainer.AssembleOptions{Progress: os.Stderr})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
