@@ -173,6 +173,10 @@ func orDefault(s, def string) string {
 
 // Windows runs one range query per batch of pods and merges the results.
 func (s *PrometheusSource) Windows(ctx context.Context, pods []PodKey, start, end time.Time) (map[PodKey]*Window, error) {
+	if start.IsZero() || end.IsZero() {
+		// An open range would be millions of steps.
+		return nil, errors.New("prometheus: a window needs both a start and an end time")
+	}
 	out := map[PodKey]*Window{}
 	bs := batches(pods, s.cfg.BatchSize)
 	for i, batch := range bs {
@@ -225,6 +229,9 @@ func (s *PrometheusSource) rangeQuery(ctx context.Context, acc *accumulator, q s
 // Pods lists, sorted, the pods with any series in [start, end): one instant
 // query at the end of the range looking back over all of it.
 func (s *PrometheusSource) Pods(ctx context.Context, start, end time.Time) ([]PodKey, error) {
+	if start.IsZero() || end.IsZero() {
+		return nil, errors.New("prometheus: listing pods needs both a start and an end time")
+	}
 	if !end.After(start.Add(time.Millisecond)) {
 		return nil, nil
 	}
