@@ -73,10 +73,10 @@ func ReadPods(r io.Reader) ([]Pod, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("pods csv: %w", err)
+			return nil, fmt.Errorf("pods csv: %w", err) // a csv.ParseError names the line
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(i int) string {
 			if i < len(rec) {
 				return strings.TrimSpace(rec[i])
