@@ -6,11 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -107,29 +103,16 @@ func runRefiner(cmd *cobra.Command, cfg refinerConfig) error {
 	return mgr.Start(ctx)
 }
 
-// refinerManagerOptions caches pods (metadata only, see refiner.PodTracker)
-// and namespaces cluster-wide, and ConfigMaps only for the model's.
+// refinerManagerOptions adds addresses and the leader election switch to
+// the refiner's own manager options.
 func refinerManagerOptions(cfg refinerConfig) ctrl.Options {
-	o := ctrl.Options{
-		HealthProbeBindAddress:        cfg.ProbeAddr,
-		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
-		LeaderElection:                cfg.LeaderElect,
-		LeaderElectionID:              "podclass-refiner",
-		LeaderElectionNamespace:       cfg.Namespace,
-		LeaderElectionReleaseOnCancel: true,
-		Cache: cache.Options{
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.ConfigMap{}: {
-					Namespaces: map[string]cache.Config{cfg.Namespace: {}},
-					Field:      fields.OneTermEqualSelector("metadata.name", cfg.ModelConfigMap),
-				},
-			},
-		},
-	}
+	o := refiner.ManagerOptions(cfg.Namespace, cfg.ModelConfigMap)
+	o.LeaderElection = cfg.LeaderElect
+	o.HealthProbeBindAddress = cfg.ProbeAddr
 	if cfg.ProbeAddr == "0" {
 		o.HealthProbeBindAddress = ""
 	}
+	o.Metrics = metricsserver.Options{BindAddress: cfg.MetricsAddr}
 	return o
 }
 

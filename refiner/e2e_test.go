@@ -1,0 +1,410 @@
+package refiner_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/internal/replay"
+	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/metrics/influxtest"
+	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/trainer"
+)
+
+const (
+	ownNamespace   = "podclass-system"
+	modelConfigMap = "podclass-model"
+	testTimeout    = 2 * time.Minute
+)
+
+// images names one image per class for the pods the test creates.
+var images = map[string]string{
+	"mysql": "mariadb:11.4", "postgresql": "postgres:16", "redis": "redis:7", "memcached": "memcached:1.6",
+	"nginx": "nginx:1.27", "apache": "httpd:2.4", "mosquitto": "eclipse-mosquitto:2", "haproxy": "haproxy:3.0",
+}
+
+// recording is one recorded pod of the corpus and the class the embedded
+// model gives it offline.
+type recording struct {
+	class string
+	// want is the model's offline answer: the class, or its family when the
+	// model is sure only of the family (both are right answers).
+	want    string
+	samples []metrics.Sample
+}
+
+// corpusDir is the committed corpus; PODCLASS_CORPUS_DIR points elsewhere.
+func corpusDir() string {
+	if d := os.Getenv("PODCLASS_CORPUS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "testdata", "corpus")
+}
+
+// recordings picks, per class, recorded pods that the embedded model
+// classifies rightly offline (as their class, or as its family). The end-to-end test then shows the
+// online path — webhook, InfluxDB, informer, tick, patch — reaches the same
+// answer from the same behaviour.
+func recordings(t *testing.T, model *classifier.Classifier) map[string][]recording {
+	t.Helper()
+	ctx := context.Background()
+	mem, _, err := metrics.LoadLineProtocolFile(ctx, filepath.Join(corpusDir(), "metrics.lp"), metrics.LineProtocolOptions{})
+	if err != nil {
+		t.Fatalf("loading the corpus: %v", err)
+	}
+	pods, err := trainer.ReadPodsFile(filepath.Join(corpusDir(), "pods.csv"))
+	if err != nil {
+		t.Fatalf("loading the corpus pods: %v", err)
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Key.String() < pods[j].Key.String() })
+	out := map[string][]recording{}
+	window := model.Thresholds().WindowSamples
+	for _, p := range pods {
+		w := mem.All()[p.Key]
+		if w == nil || len(w.Samples) < window || images[p.Class] == "" {
+			continue
+		}
+		first := &metrics.Window{Pod: p.Key, Samples: w.Samples[:window]}
+		res := model.Classify(first)
+		if res.Status == classifier.StatusClassified && (res.Class == p.Class || (res.Level == classifier.LevelFamily && res.Class == model.Family(p.Class))) {
+			out[p.Class] = append(out[p.Class], recording{class: p.Class, want: res.Class, samples: first.Samples})
+		}
+	}
+	if len(out) < 3 {
+		t.Fatalf("the embedded model classifies recorded pods of only %d classes correctly offline; want at least 3", len(out))
+	}
+	return out
+}
+
+type fixture struct {
+	t      *testing.T
+	env    *testenv.Env
+	influx *influxtest.Server
+	source *metrics.InfluxSource
+	clock  *clocktesting.FakeClock
+	model  *classifier.Classifier
+	rec    map[string][]recording
+}
+
+func newFixture(t *testing.T) *fixture {
+	env := testenv.Start(t, testenv.Options{Webhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{testenv.PodWebhook(ownNamespace)}})
+	env.ServeWebhook(t)
+	influx := influxtest.Start(t)
+	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	model, err := classifier.Default()
+	if path := os.Getenv("PODCLASS_TEST_MODEL"); path != "" { // to try a model before it is embedded
+		model, err = classifier.LoadFile(path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Namespace(t, ownNamespace, false)
+	return &fixture{t: t, env: env, influx: influx, source: src, clock: clocktesting.NewFakeClock(time.Now()), model: model, rec: recordings(t, model)}
+}
+
+// startRefiner runs a refiner manager until the returned stop is called (or
+// the test ends).
+func (f *fixture) startRefiner(leaderElection bool) (*refiner.Refiner, func()) {
+	t := f.t
+	o := refiner.ManagerOptions(ownNamespace, modelConfigMap)
+	o.LeaderElection = leaderElection
+	o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = ptr.To(3*time.Second), ptr.To(2*time.Second), ptr.To(200*time.Millisecond)
+	o.Metrics = metricsserver.Options{BindAddress: "0"}
+	o.Controller = config.Controller{SkipNameValidation: ptr.To(true)}
+	mgr, err := ctrl.NewManager(f.env.Config, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := refiner.DefaultOptions()
+	opts.Interval, opts.MaxBackoff, opts.MinWindow, opts.Timeout = 100*time.Millisecond, 400*time.Millisecond, 30*time.Second, testTimeout
+	r, err := refiner.Setup(mgr, opts, f.source, refiner.NewModelHolder(f.model), ownNamespace, modelConfigMap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Clock = f.clock
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("refiner manager: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return r, stop
+}
+
+// createPod creates a pod through the API (and so through the webhook).
+func (f *fixture) createPod(ns, name, image string) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image}}},
+	}
+	if err := f.env.Client.Create(context.Background(), p); err != nil {
+		f.t.Fatalf("creating pod %s/%s: %v", ns, name, err)
+	}
+	return p
+}
+
+// play writes a recording into InfluxDB as the pod's own metrics, starting
+// two seconds after the pod was created.
+func (f *fixture) play(p *corev1.Pod, r recording) {
+	lp, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: p.Namespace, Name: p.Name}, r.samples, p.CreationTimestamp.Add(2*time.Second))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.influx.Write(string(lp))
+}
+
+// ageTo moves the refiner's clock so that p has lived for d.
+func (f *fixture) ageTo(p *corev1.Pod, d time.Duration) {
+	if at := p.CreationTimestamp.Add(d); at.After(f.clock.Now()) {
+		f.clock.SetTime(at)
+	}
+}
+
+func (f *fixture) annotations(p *corev1.Pod) map[string]string {
+	got := &corev1.Pod{}
+	if err := f.env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), got); err != nil {
+		f.t.Fatalf("reading pod: %v", err)
+	}
+	return got.Annotations
+}
+
+// waitStatus waits until the stored pod's status is want.
+func (f *fixture) waitStatus(p *corev1.Pod, want string) map[string]string {
+	f.t.Helper()
+	var a map[string]string
+	testenv.WaitFor(f.t, 20*time.Second, p.Name+" to reach status "+want, func() (bool, error) {
+		a = f.annotations(p)
+		return a[api.StatusAnnotation] == want, nil
+	})
+	return a
+}
+
+// events returns the refiner's events with reason on the named object.
+func (f *fixture) events(ns, name, reason string) []eventsv1.Event {
+	list := &eventsv1.EventList{}
+	if err := f.env.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		f.t.Fatal(err)
+	}
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == name && e.Reason == reason {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestRefinerEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.env.Namespace(t, "shop", true)
+	r, stop := f.startRefiner(false)
+
+	var classes []string
+	for c := range f.rec {
+		classes = append(classes, c)
+	}
+	sort.Strings(classes)
+
+	t.Run("pods reach classified with the class of their behaviour", func(t *testing.T) {
+		f.t = t
+		pods := map[string]*corev1.Pod{}
+		want := map[string]string{}
+		for _, c := range classes {
+			p := f.createPod("shop", c+"-0", images[c])
+			if a := f.annotations(p); a[api.StatusAnnotation] != api.StatusPending || a[api.ClassAnnotation] != c {
+				t.Fatalf("the webhook did not mark %s pending as %s: %v", p.Name, c, a)
+			}
+			f.play(p, f.rec[c][0])
+			pods[c], want[c] = p, f.rec[c][0].want
+		}
+		// A custom image the rules cannot name, behaving like the first class.
+		custom := f.createPod("shop", "custom-0", "ghcr.io/acme/inhouse-store:3")
+		f.play(custom, f.rec[classes[0]][0])
+		pods["custom"], want["custom"] = custom, f.rec[classes[0]][0].want
+		for _, p := range pods {
+			f.ageTo(p, 70*time.Second)
+		}
+		for key, p := range pods {
+			a := f.waitStatus(p, api.StatusClassified)
+			if a[api.ClassAnnotation] != want[key] || a[api.SourceAnnotation] != api.SourceMetrics ||
+				a[api.ModelAnnotation] != f.model.Manifest().ModelVersion || a[api.ClassifiedAtAnnotation] == "" || a[api.ConfidenceAnnotation] == "" {
+				t.Errorf("pod %s: annotations %v, want class %s from metrics by model %s", p.Name, a, want[key], f.model.Manifest().ModelVersion)
+			}
+		}
+		if a := f.annotations(custom); a[api.ImageClassAnnotation] != api.ClassUnknown {
+			t.Errorf("the image guess of the custom pod was not kept: %v", a)
+		}
+		testenv.WaitFor(t, 10*time.Second, "a Classified event", func() (bool, error) {
+			return len(f.events("shop", classes[0]+"-0", "Classified")) == 1, nil
+		})
+	})
+
+	t.Run("a pod without metrics becomes unclassified after the timeout", func(t *testing.T) {
+		f.t = t
+		p := f.createPod("shop", "silent-0", images[classes[0]])
+		f.ageTo(p, 70*time.Second)
+		time.Sleep(500 * time.Millisecond) // several ticks
+		if s := f.annotations(p)[api.StatusAnnotation]; s != api.StatusPending {
+			t.Fatalf("a pod without metrics left pending before its timeout: %s", s)
+		}
+		f.ageTo(p, testTimeout+time.Second)
+		a := f.waitStatus(p, api.StatusUnclassified)
+		if a[api.ClassAnnotation] != classes[0] || a[api.SourceAnnotation] != api.SourceImage {
+			t.Errorf("an unclassified pod lost its image guess: %v", a)
+		}
+	})
+
+	t.Run("a pod the webhook missed is backfilled", func(t *testing.T) {
+		f.t = t
+		f.env.Namespace(t, "late", false)
+		p := f.createPod("late", "missed-0", images[classes[1]])
+		for k := range f.annotations(p) {
+			if api.IsResult(k) {
+				t.Fatalf("a pod in a namespace that did not opt in was annotated: %v", f.annotations(p))
+			}
+		}
+		f.play(p, f.rec[classes[1]][0])
+		f.ageTo(p, 70*time.Second)
+		ns := &corev1.Namespace{}
+		if err := f.env.Client.Get(ctx, client.ObjectKey{Name: "late"}, ns); err != nil {
+			t.Fatal(err)
+		}
+		ns.Labels[api.EnabledLabel] = "true"
+		if err := f.env.Client.Update(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		a := f.waitStatus(p, api.StatusClassified)
+		if a[api.ClassAnnotation] != f.rec[classes[1]][0].want || a[api.ImageClassAnnotation] != api.ClassUnknown {
+			t.Errorf("backfilled pod annotations %v, want class %s", a, f.rec[classes[1]][0].want)
+		}
+	})
+
+	t.Run("pods stay pending while InfluxDB is down and are decided when it is back", func(t *testing.T) {
+		f.t = t
+		p := f.createPod("shop", "outage-0", images[classes[2]])
+		f.play(p, f.rec[classes[2]][0])
+		f.influx.Stop()
+		f.ageTo(p, 70*time.Second)
+		testenv.WaitFor(t, 10*time.Second, "readiness to report the store failing", func() (bool, error) {
+			return r.MetricsStoreCheck(nil) != nil, nil
+		})
+		time.Sleep(time.Second)
+		if s := f.annotations(p)[api.StatusAnnotation]; s != api.StatusPending {
+			t.Fatalf("status %s during the outage, want pending", s)
+		}
+		f.influx.Restart()
+		a := f.waitStatus(p, api.StatusClassified)
+		if a[api.ClassAnnotation] != f.rec[classes[2]][0].want {
+			t.Errorf("after the outage: %v, want class %s", a, f.rec[classes[2]][0].want)
+		}
+		if err := r.MetricsStoreCheck(nil); err != nil {
+			t.Errorf("readiness still failing after recovery: %v", err)
+		}
+	})
+
+	t.Run("a model ConfigMap update is picked up and a corrupt one refused", func(t *testing.T) {
+		f.t = t
+		raw, err := json.Marshal(f.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 := f.model.Manifest().ModelVersion
+		newer := strings.Replace(string(raw), `"model_version":"`+v1+`"`, `"model_version":"e2e-v2"`, 1)
+		if newer == string(raw) {
+			t.Fatalf("could not rewrite the model version %q in the model file", v1)
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ownNamespace, Name: modelConfigMap},
+			Data: map[string]string{refiner.ModelKey: newer}}
+		if err := f.env.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitFor(t, 10*time.Second, "the new model", func() (bool, error) { return r.Models.Version() == "e2e-v2", nil })
+		p := f.createPod("shop", "after-update-0", images[classes[0]])
+		f.play(p, f.rec[classes[0]][0])
+		f.ageTo(p, 70*time.Second)
+		if a := f.waitStatus(p, api.StatusClassified); a[api.ModelAnnotation] != "e2e-v2" {
+			t.Errorf("decided by model %s, want e2e-v2", a[api.ModelAnnotation])
+		}
+
+		cm.Data[refiner.ModelKey] = `{"format_version": 1, "corrupt`
+		if err := f.env.Client.Update(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitFor(t, 10*time.Second, "a ModelRejected event", func() (bool, error) {
+			return len(f.events(ownNamespace, modelConfigMap, "ModelRejected")) > 0, nil
+		})
+		if v := r.Models.Version(); v != "e2e-v2" {
+			t.Errorf("model in use after a corrupt update: %s, want e2e-v2 kept", v)
+		}
+	})
+
+	t.Run("two replicas with leader election decide each pod once", func(t *testing.T) {
+		f.t = t
+		stop()
+		f.startRefiner(true)
+		f.startRefiner(true)
+		var pods []*corev1.Pod
+		for i, c := range classes {
+			for j, rec := range f.rec[c] {
+				if j >= 2 {
+					break
+				}
+				p := f.createPod("shop", c+"-ha-"+string(rune('a'+i))+string(rune('0'+j)), images[c])
+				f.play(p, rec)
+				pods = append(pods, p)
+			}
+		}
+		for _, p := range pods {
+			f.ageTo(p, 70*time.Second)
+		}
+		for _, p := range pods {
+			f.waitStatus(p, api.StatusClassified)
+		}
+		time.Sleep(time.Second) // let a second decision, were there one, land
+		lease := &coordinationv1.Lease{}
+		if err := f.env.Client.Get(ctx, client.ObjectKey{Namespace: ownNamespace, Name: refiner.LeaderElectionID}, lease); err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") == "" {
+			t.Errorf("no replica holds the leader lease: %v %v", err, lease.Spec.HolderIdentity)
+		}
+		for _, p := range pods {
+			testenv.WaitFor(t, 10*time.Second, "the Classified event of "+p.Name, func() (bool, error) {
+				return len(f.events("shop", p.Name, "Classified")) >= 1, nil
+			})
+			if n := len(f.events("shop", p.Name, "Classified")); n != 1 {
+				t.Errorf("pod %s was decided %d times", p.Name, n)
+			}
+		}
+	})
+}
