@@ -2,12 +2,8 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
-	"strconv"
 	"testing"
-	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,41 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/testenv"
-	"github.com/podclass/podclass/webhook"
 )
 
 const releaseNamespace = "podclass-system"
-
-// startWebhook serves the webhook where envtest's apiserver expects it and
-// stops it before the control plane stops.
-func startWebhook(t *testing.T, env *testenv.Env) {
-	t.Helper()
-	o := env.WebhookInstallOptions
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- webhook.Run(ctx, webhook.Options{
-			Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir,
-			CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0",
-		}, webhook.NewPodAnnotator(imagerules.Default()), nil)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("webhook server: %v", err)
-		}
-	})
-	addr := net.JoinHostPort(o.LocalServingHost, strconv.Itoa(o.LocalServingPort))
-	testenv.WaitFor(t, 10*time.Second, "the webhook to serve TLS", func() (bool, error) {
-		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			return false, err
-		}
-		return true, conn.Close()
-	})
-}
 
 func pod(ns, name string, labels, annotations map[string]string, containers ...corev1.Container) *corev1.Pod {
 	p := &corev1.Pod{
@@ -66,7 +31,7 @@ func ctr(name, image string) corev1.Container { return corev1.Container{Name: na
 
 func TestWebhookThroughRealAPIServer(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{Webhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{testenv.PodWebhook(releaseNamespace)}})
-	startWebhook(t, env)
+	env.ServeWebhook(t)
 	ctx := context.Background()
 	env.Namespace(t, "shop", true)
 	env.Namespace(t, "legacy", false)
