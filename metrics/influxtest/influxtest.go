@@ -15,70 +15,26 @@
 package influxtest
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/podclass/podclass/internal/influxd"
 )
 
 // Version is the InfluxDB release the helper expects.
-const Version = "v1.8.10"
+const Version = influxd.Version
 
 // Database is the database Start creates; telegraf's default name.
-const Database = "telegraf"
+const Database = influxd.Database
 
-// startTimeout bounds waiting for /ping: generous because CI shares two cores
-// with a large build.
-const startTimeout = 60 * time.Second
-
-// Server is a running influxd. Its methods may be called from the test
-// goroutine only (they use t.Fatal); Server.URL is safe anywhere.
+// Server is a running influxd whose methods fail the test on error. Call them
+// from the test goroutine only; URL and WriteErr are safe anywhere.
 type Server struct {
-	// URL is the HTTP base URL, e.g. http://127.0.0.1:41234.
-	URL string
-	// Database is the database created at start.
-	Database string
-
-	tb      testing.TB
-	bin     string
-	dir     string
-	config  string
-	logPath string
-
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	// exited is closed when the running process has been waited for.
-	exited chan struct{}
+	*influxd.Server
+	tb testing.TB
 }
 
-// Binary returns the influxd path the helper uses: $PODCLASS_INFLUXD, else
-// ${PODCLASS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podclass}/influxd-v1.8.10/influxd,
-// the same path `hack/tools.sh env` prints.
-func Binary() string {
-	if p := os.Getenv("PODCLASS_INFLUXD"); p != "" {
-		return p
-	}
-	cache := os.Getenv("PODCLASS_TOOLS_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			base = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		cache = filepath.Join(base, "podclass")
-	}
-	return filepath.Join(cache, "influxd-"+Version, "influxd")
-}
+// Binary returns the influxd path the helper uses (see influxd.Binary).
+func Binary() string { return influxd.Binary() }
 
 // Start runs influxd on free loopback ports with its data in t.TempDir(),
 // waits until it answers, creates Database, and stops it at t.Cleanup. With
@@ -90,223 +46,48 @@ func Start(tb testing.TB) *Server {
 		// never skips, and fails below when the binary is missing.
 		tb.Skip("needs a real InfluxDB; not run with -short")
 	}
-	bin := Binary()
-	if _, err := os.Stat(bin); err != nil {
-		tb.Fatalf("influxtest: influxd %s not found at %s (%v): run `hack/tools.sh influxd`, or set PODCLASS_INFLUXD", Version, bin, err)
+	s, err := influxd.Start(influxd.Binary(), tb.TempDir())
+	if err != nil {
+		tb.Fatalf("influxtest: %v", err)
 	}
-	dir := tb.TempDir()
-	httpPort, rpcPort := freePort(tb), freePort(tb)
-	s := &Server{
-		URL:      fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-		Database: Database,
-		tb:       tb,
-		bin:      bin,
-		dir:      dir,
-		config:   filepath.Join(dir, "influxd.conf"),
-		logPath:  filepath.Join(dir, "influxd.log"),
-	}
-	if err := os.WriteFile(s.config, []byte(config(dir, httpPort, rpcPort)), 0o600); err != nil {
-		tb.Fatalf("influxtest: writing config: %v", err)
-	}
-	tb.Cleanup(func() { _ = s.stop() })
-	s.Restart()
-	s.Query("CREATE DATABASE " + Database)
-	return s
+	tb.Cleanup(func() { _ = s.Stop() })
+	return &Server{Server: s, tb: tb}
 }
-
-// config enables Flux, keeps every listener on loopback (the only other one
-// left on is the RPC service, which has no off switch) and turns off the
-// phoning home and the self-monitoring database.
-func config(dir string, httpPort, rpcPort int) string {
-	return fmt.Sprintf(`reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-
-[meta]
-  dir = %q
-
-[data]
-  dir = %q
-  wal-dir = %q
-  query-log-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:%d"
-  flux-enabled = true
-  log-enabled = false
-  pprof-enabled = false
-
-[logging]
-  level = "warn"
-
-[[graphite]]
-  enabled = false
-[[collectd]]
-  enabled = false
-[[opentsdb]]
-  enabled = false
-[[udp]]
-  enabled = false
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
-}
-
-// Bucket returns the Flux bucket of Database's default retention policy.
-func (s *Server) Bucket() string { return s.Database + "/autogen" }
 
 // Write stores line protocol (nanosecond timestamps) in Database.
 func (s *Server) Write(lineProtocol string) {
 	s.tb.Helper()
-	if err := s.WriteErr(lineProtocol); err != nil {
+	if err := s.Server.Write(lineProtocol); err != nil {
 		s.tb.Fatalf("influxtest: %v", err)
 	}
 }
 
 // WriteErr is Write for callers that expect failure (an outage) or run off the
 // test goroutine.
-func (s *Server) WriteErr(lineProtocol string) error {
-	u := s.URL + "/write?precision=ns&db=" + url.QueryEscape(s.Database)
-	resp, err := http.Post(u, "text/plain; charset=utf-8", strings.NewReader(lineProtocol))
-	if err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("write: %s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
-}
+func (s *Server) WriteErr(lineProtocol string) error { return s.Server.Write(lineProtocol) }
 
-// Query runs an InfluxQL statement in Database (SELECT, DROP SERIES, …) and
-// returns the JSON response.
+// Query runs an InfluxQL statement in Database and returns the JSON response.
 func (s *Server) Query(influxQL string) string {
 	s.tb.Helper()
-	resp, err := http.PostForm(s.URL+"/query", url.Values{"q": {influxQL}, "db": {s.Database}})
+	out, err := s.Server.Query(influxQL)
 	if err != nil {
-		s.tb.Fatalf("influxtest: query %q: %v", influxQL, err)
+		s.tb.Fatalf("influxtest: %v", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), `"error"`) {
-		s.tb.Fatalf("influxtest: query %q: %s: %s", influxQL, resp.Status, body)
-	}
-	return string(body)
+	return out
 }
 
-// Stop ends influxd (SIGTERM, then SIGKILL after 10 s) and waits for it; the
-// data stays for Restart.
+// Stop ends influxd and waits for it; the data stays for Restart.
 func (s *Server) Stop() {
 	s.tb.Helper()
-	if err := s.stop(); err != nil {
+	if err := s.Server.Stop(); err != nil {
 		s.tb.Fatalf("influxtest: stop: %v", err)
 	}
 }
 
-// Restart starts influxd again on the same port and data, waiting until it
-// answers /ping. Start calls it for the first start.
+// Restart starts influxd again on the same port and data.
 func (s *Server) Restart() {
 	s.tb.Helper()
-	if err := s.stop(); err != nil {
-		s.tb.Fatalf("influxtest: stop before restart: %v", err)
-	}
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
+	if err := s.Server.Restart(); err != nil {
 		s.tb.Fatalf("influxtest: %v", err)
 	}
-	cmd := exec.Command(s.bin, "-config", s.config)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Dir = s.dir
-	// Its own process group, so a ^C on `go test` does not race our SIGTERM.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		s.tb.Fatalf("influxtest: starting %s: %v", s.bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	s.mu.Lock()
-	s.cmd, s.exited = cmd, exited
-	s.mu.Unlock()
-	if err := waitPing(s.URL, exited); err != nil {
-		_ = s.stop()
-		s.tb.Fatalf("influxtest: influxd did not come up: %v\n--- influxd log ---\n%s", err, tail(s.logPath))
-	}
-}
-
-func (s *Server) stop() error {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return nil
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(10 * time.Second):
-	}
-	_ = cmd.Process.Kill()
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("influxd did not exit after SIGKILL")
-	}
-}
-
-// waitPing polls /ping until 204, the process exits, or startTimeout.
-func waitPing(base string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ping", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-			err = fmt.Errorf("/ping: %s", resp.Status)
-		}
-		last = err
-		select {
-		case <-exited:
-			return errors.New("influxd exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no answer within %v: %w", startTimeout, last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before influxd binds it; on loopback in a test that is rare enough.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("influxtest: finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// tail returns the end of a log for a failure message.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	const max = 4000
-	if len(b) > max {
-		b = b[len(b)-max:]
-	}
-	return string(b)
 }

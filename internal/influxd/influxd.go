@@ -1,0 +1,284 @@
+// Package influxd runs a real InfluxDB 1.8 process on loopback: the tests'
+// metrics store (through metrics/influxtest) and the demo's. Flux is on, so
+// the refiner's influxdb-client-go source reads it as it reads any InfluxDB.
+package influxd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Version is the InfluxDB release hack/tools.sh builds.
+const Version = "v1.8.10"
+
+// Database is the database Start creates; telegraf's default name.
+const Database = "telegraf"
+
+// startTimeout bounds waiting for /ping: generous because CI shares two cores
+// with a large build.
+const startTimeout = 60 * time.Second
+
+// Server is a running influxd.
+type Server struct {
+	// URL is the HTTP base URL, e.g. http://127.0.0.1:41234.
+	URL string
+	// Database is the database created at start.
+	Database string
+
+	bin     string
+	dir     string
+	config  string
+	logPath string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	// exited is closed when the running process has been waited for.
+	exited chan struct{}
+}
+
+// Binary returns the influxd path podclass's tests and demo use: $PODCLASS_INFLUXD, else
+// ${PODCLASS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podclass}/influxd-v1.8.10/influxd,
+// the same path `hack/tools.sh env` prints.
+func Binary() string {
+	if p := os.Getenv("PODCLASS_INFLUXD"); p != "" {
+		return p
+	}
+	cache := os.Getenv("PODCLASS_TOOLS_CACHE")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			base = filepath.Join(os.Getenv("HOME"), ".cache")
+		}
+		cache = filepath.Join(base, "podclass")
+	}
+	return filepath.Join(cache, "influxd-"+Version, "influxd")
+}
+
+// Start runs influxd from bin on free loopback ports with its data in dir
+// (which must exist), waits until it answers and creates Database. Call Stop
+// when done.
+func Start(bin, dir string) (*Server, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("influxd %s not found at %s (%w): run `hack/tools.sh influxd`, or set PODCLASS_INFLUXD", Version, bin, err)
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	rpcPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		URL:      fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		Database: Database,
+		bin:      bin,
+		dir:      dir,
+		config:   filepath.Join(dir, "influxd.conf"),
+		logPath:  filepath.Join(dir, "influxd.log"),
+	}
+	if err := os.WriteFile(s.config, []byte(config(dir, httpPort, rpcPort)), 0o600); err != nil {
+		return nil, fmt.Errorf("writing influxd config: %w", err)
+	}
+	if err := s.Restart(); err != nil {
+		return nil, err
+	}
+	if _, err := s.Query("CREATE DATABASE " + Database); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// config enables Flux, keeps every listener on loopback (the only other one
+// left on is the RPC service, which has no off switch) and turns off the
+// phoning home and the self-monitoring database.
+func config(dir string, httpPort, rpcPort int) string {
+	return fmt.Sprintf(`reporting-disabled = true
+bind-address = "127.0.0.1:%d"
+
+[meta]
+  dir = %q
+
+[data]
+  dir = %q
+  wal-dir = %q
+  query-log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:%d"
+  flux-enabled = true
+  log-enabled = false
+  pprof-enabled = false
+
+[logging]
+  level = "warn"
+
+[[graphite]]
+  enabled = false
+[[collectd]]
+  enabled = false
+[[opentsdb]]
+  enabled = false
+[[udp]]
+  enabled = false
+`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+}
+
+// Bucket returns the Flux bucket of Database's default retention policy.
+func (s *Server) Bucket() string { return s.Database + "/autogen" }
+
+// Write stores line protocol (nanosecond timestamps) in Database.
+func (s *Server) Write(lineProtocol string) error {
+	u := s.URL + "/write?precision=ns&db=" + url.QueryEscape(s.Database)
+	resp, err := http.Post(u, "text/plain; charset=utf-8", strings.NewReader(lineProtocol))
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("write: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// Query runs an InfluxQL statement in Database (SELECT, DROP SERIES, …) and
+// returns the JSON response.
+func (s *Server) Query(influxQL string) (string, error) {
+	resp, err := http.PostForm(s.URL+"/query", url.Values{"q": {influxQL}, "db": {s.Database}})
+	if err != nil {
+		return "", fmt.Errorf("query %q: %w", influxQL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), `"error"`) {
+		return "", fmt.Errorf("query %q: %s: %s", influxQL, resp.Status, body)
+	}
+	return string(body), nil
+}
+
+// Stop ends influxd (SIGTERM, then SIGKILL after 10 s) and waits for it; the
+// data stays for Restart.
+func (s *Server) Stop() error { return s.stop() }
+
+// Restart starts influxd again on the same port and data, waiting until it
+// answers /ping. Start calls it for the first start.
+func (s *Server) Restart() error {
+	if err := s.stop(); err != nil {
+		return fmt.Errorf("stop before restart: %w", err)
+	}
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, "-config", s.config)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = s.dir
+	// Its own process group, so a ^C on the terminal does not race our SIGTERM.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting %s: %w", s.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	if err := waitPing(s.URL, exited); err != nil {
+		_ = s.stop()
+		return fmt.Errorf("influxd did not come up: %w\n--- influxd log ---\n%s", err, tail(s.logPath))
+	}
+	return nil
+}
+
+func (s *Server) stop() error {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+	}
+	_ = cmd.Process.Kill()
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("influxd did not exit after SIGKILL")
+	}
+}
+
+// waitPing polls /ping until 204, the process exits, or startTimeout.
+func waitPing(base string, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ping", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return nil
+			}
+			err = fmt.Errorf("/ping: %s", resp.Status)
+		}
+		last = err
+		select {
+		case <-exited:
+			return errors.New("influxd exited")
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %v: %w", startTimeout, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePort asks the kernel for a free loopback port. Another process could
+// take it before influxd binds it; on loopback that is rare enough.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tail returns the end of a log for a failure message.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	const max = 4000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return string(b)
+}
