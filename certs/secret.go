@@ -25,10 +25,10 @@ const (
 
 // policy is what a Secret must satisfy.
 type policy struct {
-	CommonName     string
-	DNSNames       []string
-	IPAddresses    []net.IP
-	CALifetime     time.Duration
+	CommonName      string
+	DNSNames        []string
+	IPAddresses     []net.IP
+	CALifetime      time.Duration
 	ServingLifetime time.Duration
 }
 
