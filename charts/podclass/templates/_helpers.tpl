@@ -101,6 +101,9 @@ podAntiAffinity:
 {{- if eq .Values.metrics.source "influxdb" }}
 - --influx-url={{ .Values.metrics.influxdb.url }}
 - --influx-database={{ .Values.metrics.influxdb.database }}
+{{- with .Values.metrics.influxdb.username }}
+- --influx-user={{ . }}
+{{- end }}
 {{- else }}
 - --prometheus-url={{ .Values.metrics.prometheus.url }}
 {{- end }}
@@ -118,5 +121,14 @@ podAntiAffinity:
     secretKeyRef:
       name: {{ include "podclass.influxSecret" . }}
       key: {{ .Values.metrics.influxdb.existingSecretKey }}
+      optional: true
+{{- if .Values.metrics.influxdb.existingSecret }}
+- name: INFLUX_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "podclass.influxSecret" . }}
+      key: {{ .Values.metrics.influxdb.existingSecretPasswordKey }}
+      optional: true
+{{- end }}
 {{- end }}
 {{- end }}
