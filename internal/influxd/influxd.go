@@ -18,10 +18,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/podclass/podclass/internal/tools"
 )
 
 // Version is the InfluxDB release hack/tools.sh builds.
-const Version = "v1.8.10"
+const Version = tools.InfluxdVersion
 
 // Database is the database Start creates; telegraf's default name.
 const Database = "telegraf"
@@ -48,23 +50,8 @@ type Server struct {
 	exited chan struct{}
 }
 
-// Binary returns the influxd path podclass's tests and demo use: $PODCLASS_INFLUXD, else
-// ${PODCLASS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podclass}/influxd-v1.8.10/influxd,
-// the same path `hack/tools.sh env` prints.
-func Binary() string {
-	if p := os.Getenv("PODCLASS_INFLUXD"); p != "" {
-		return p
-	}
-	cache := os.Getenv("PODCLASS_TOOLS_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			base = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		cache = filepath.Join(base, "podclass")
-	}
-	return filepath.Join(cache, "influxd-"+Version, "influxd")
-}
+// Binary returns the influxd hack/tools.sh builds ($PODCLASS_INFLUXD overrides).
+func Binary() string { return tools.Influxd() }
 
 // Start runs influxd from bin on free loopback ports with its data in dir
 // (which must exist), waits until it answers and creates Database. Call Stop

@@ -24,33 +24,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podclass/podclass/api"
-)
-
-// Versions of the control plane binaries, as hack/tools.sh builds them.
-const (
-	EtcdVersion = "v3.6.16"
-	KubeVersion = "v1.35.4"
+	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/webhook"
 )
 
 // AssetsDir is where hack/tools.sh puts etcd and kube-apiserver.
-func AssetsDir() string {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d
-	}
-	return filepath.Join(ToolsCache(), "envtest", "etcd-"+EtcdVersion+"-kube-"+KubeVersion)
-}
-
-// ToolsCache is hack/tools.sh's cache directory.
-func ToolsCache() string {
-	if d := os.Getenv("PODCLASS_TOOLS_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "podclass")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "podclass")
-}
+func AssetsDir() string { return tools.EnvtestAssets() }
 
 // Env is a running control plane.
 type Env struct {
@@ -108,41 +87,14 @@ func Start(t testing.TB, o Options) *Env {
 	return &Env{Environment: env, Config: cfg, Client: c}
 }
 
-// PodWebhook returns the MutatingWebhookConfiguration podclass needs, as the
-// chart writes it: pods CREATE only, fail open, opted-in namespaces only
-// (kube-system and the webhook's own namespace never), opted-out pods skipped.
+// PodWebhook returns podclass's webhook configuration (webhook.Configuration)
+// pointing at the Service the chart creates; envtest rewrites that to the
+// test's local server.
 func PodWebhook(releaseNamespace string) *admissionregistrationv1.MutatingWebhookConfiguration {
-	path := "/mutate--v1-pod"
-	ignore := admissionregistrationv1.Ignore
-	none := admissionregistrationv1.SideEffectClassNone
-	never := admissionregistrationv1.NeverReinvocationPolicy
-	timeout := int32(2)
-	return &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "podclass"},
-		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name: "pods.podclass.io",
-			ClientConfig: admissionregistrationv1.WebhookClientConfig{
-				Service: &admissionregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "podclass-webhook", Path: &path},
-			},
-			Rules: []admissionregistrationv1.RuleWithOperations{{
-				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
-			}},
-			FailurePolicy:           &ignore,
-			SideEffects:             &none,
-			TimeoutSeconds:          &timeout,
-			AdmissionReviewVersions: []string{"v1"},
-			ReinvocationPolicy:      &never,
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-				{Key: api.EnabledLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"true"}},
-				{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", releaseNamespace}},
-			}},
-			ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-				{Key: api.EnabledLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"false"}},
-			}},
-		}},
-	}
+	path := webhook.Path
+	return webhook.Configuration("podclass", releaseNamespace, admissionregistrationv1.WebhookClientConfig{
+		Service: &admissionregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "podclass-webhook", Path: &path},
+	})
 }
 
 // Namespace creates a namespace, opted in to podclass when optIn is set.

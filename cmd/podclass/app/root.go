@@ -22,6 +22,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	root.AddCommand(
 		newWebhookCommand(),
 		newRefinerCommand(),
+		newDemoCommand(),
 		newTrainCommand(), newEvalCommand(), newClassifyCommand(),
 	)
 	return root

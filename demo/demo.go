@@ -1,0 +1,271 @@
+// Package demo runs the whole of podclass on one machine: a real
+// kube-apiserver and etcd (envtest's binaries), a real InfluxDB, the webhook
+// with self-managed certificates, the trainer and the refiner. It creates a
+// mix of pods and replays recorded behaviour for them in real time, so what
+// the terminal shows is what a cluster would do.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2/textlogger"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/certs"
+	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/internal/influxd"
+	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/trainer"
+	"github.com/podclass/podclass/webhook"
+)
+
+const (
+	ownNamespace   = "podclass-system"
+	configName     = "podclass"
+	modelConfigMap = "podclass-model"
+)
+
+// Options configure a demo run.
+type Options struct {
+	// AssetsDir holds etcd and kube-apiserver (KUBEBUILDER_ASSETS).
+	AssetsDir string
+	// InfluxBinary is the influxd to run.
+	InfluxBinary string
+	// CorpusDir holds the recorded metrics.lp and pods.csv.
+	CorpusDir string
+	// ReportDir receives report.html, the training report and demo.log.
+	ReportDir string
+	// Out is the terminal.
+	Out io.Writer
+	// Live redraws the table in place (a terminal); otherwise changes are
+	// printed as lines.
+	Live bool
+	// Deadline bounds the whole run after the pods are created.
+	Deadline time.Duration
+	// Interval is the refiner's tick.
+	Interval time.Duration
+}
+
+// Run runs the demo until every opted-in pod is decided, Deadline passes or
+// ctx is cancelled, and stops everything it started before returning.
+func Run(ctx context.Context, o Options) (err error) {
+	if err := os.MkdirAll(o.ReportDir, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(o.ReportDir, "demo.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	// The components log to demo.log; the terminal shows the table.
+	ctrl.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2))))
+	ui := newUI(o.Out, o.Live)
+
+	ui.step("loading the recorded corpus from %s", o.CorpusDir)
+	c, err := loadCorpus(ctx, o.CorpusDir)
+	if err != nil {
+		return err
+	}
+	const window = 6
+	pods, trainPods := c.scenario(window)
+	if len(pods) == 0 {
+		return errors.New("the corpus has no class with 3 pods long enough to replay")
+	}
+
+	ui.step("starting kube-apiserver and etcd (%s)", o.AssetsDir)
+	env := &envtest.Environment{BinaryAssetsDirectory: o.AssetsDir}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() { ui.step("stopping kube-apiserver and etcd"); _ = env.Stop() }()
+	kube, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+
+	ui.step("starting InfluxDB %s", influxd.Version)
+	influxDir, err := os.MkdirTemp("", "podclass-demo-influx-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(influxDir)
+	influx, err := influxd.Start(o.InfluxBinary, influxDir)
+	if err != nil {
+		return err
+	}
+	defer func() { ui.step("stopping InfluxDB"); _ = influx.Stop() }()
+
+	for ns, optIn := range map[string]bool{ownNamespace: false, "shop": true, "legacy": false} {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if optIn {
+			n.Labels = map[string]string{api.EnabledLabel: "true"}
+		}
+		if err := kube.Create(ctx, n); err != nil {
+			return fmt.Errorf("creating namespace %s: %w", ns, err)
+		}
+	}
+
+	ui.step("starting the webhook with self-managed certificates")
+	stopWebhook, err := startWebhook(ctx, kube)
+	if err != nil {
+		return err
+	}
+	defer func() { ui.step("stopping the webhook (draining admissions)"); stopWebhook() }()
+
+	ui.step("training a model on %d recorded pods (the %d demo pods held out)", len(trainPods), len(pods))
+	trained, err := train(ctx, c, trainPods, window, o.ReportDir)
+	if err != nil {
+		return err
+	}
+	if err := trainer.Publish(ctx, kube, ownNamespace, modelConfigMap, trained.Model); err != nil {
+		return err
+	}
+	ui.step("published model %s (held-out pod accuracy %.0f%%, macro-F1 %.2f) to ConfigMap %s/%s",
+		trained.Model.Manifest().ModelVersion, 100*trained.Report.PodAccuracy, trained.Report.MacroF1, ownNamespace, modelConfigMap)
+
+	ui.step("starting the refiner (tick %s)", o.Interval)
+	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket(), Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	stopRefiner, err := startRefiner(ctx, cfg, src, trained.Model, o.Interval)
+	if err != nil {
+		return err
+	}
+	defer func() { ui.step("stopping the refiner"); stopRefiner() }()
+
+	ui.step("creating %d pods and replaying their recorded metrics in real time (10 s per sample)", len(pods))
+	runCtx, cancel := context.WithTimeout(ctx, o.Deadline)
+	defer cancel()
+	board, err := createPods(runCtx, kube, pods)
+	if err != nil {
+		return err
+	}
+	go replayLoop(runCtx, influx, board)
+	watchErr := watch(runCtx, kube, board, ui)
+	ui.summary(board)
+	path, rerr := writeReport(o.ReportDir, board, trained)
+	if rerr != nil {
+		return rerr
+	}
+	ui.step("report: %s", path)
+	if ctx.Err() != nil {
+		ui.step("interrupted; stopping everything")
+		return nil
+	}
+	return watchErr
+}
+
+// startWebhook registers the webhook at a loopback URL, has the certs
+// Manager create the CA and serving certificate (Secret, caBundle, files)
+// and serves until the returned stop is called.
+func startWebhook(ctx context.Context, kube client.Client) (func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	url := fmt.Sprintf("https://127.0.0.1:%d%s", port, webhook.Path)
+	whc := webhook.Configuration(configName, ownNamespace, admissionregistrationv1.WebhookClientConfig{URL: &url})
+	if err := kube.Create(ctx, whc); err != nil {
+		return nil, fmt.Errorf("creating the webhook configuration: %w", err)
+	}
+	certDir, err := os.MkdirTemp("", "podclass-demo-certs-")
+	if err != nil {
+		return nil, err
+	}
+	co := certs.DefaultOptions()
+	co.Namespace, co.SecretName, co.WebhookConfigName = ownNamespace, "podclass-webhook-tls", configName
+	co.IPAddresses, co.CertDir = []net.IP{net.ParseIP("127.0.0.1")}, certDir
+	cm, err := certs.New(kube, co)
+	if err != nil {
+		return nil, err
+	}
+	if err := cm.Bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- cm.Start(wctx) }()
+	go func() {
+		done <- webhook.Run(wctx, webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: co.CertName, KeyName: co.KeyName,
+			ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), cm.Checker())
+	}()
+	if err := waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() { cancel(); <-done; <-done; os.RemoveAll(certDir) }, nil
+}
+
+func waitTLS(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			return conn.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the webhook at %s did not come up", addr)
+}
+
+// train runs the trainer's own path: assemble labelled windows, evaluate by
+// pod-grouped cross-validation, gate, fit.
+func train(ctx context.Context, c *corpus, pods []trainer.Pod, window int, reportDir string) (*trainer.TrainResult, error) {
+	rules := imagerules.Default()
+	ds, err := trainer.Assemble(ctx, metrics.NewMemory(c.windows), pods, trainer.AssembleOptions{
+		Labeler: trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence),
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg := trainer.DefaultEvalConfig()
+	cfg.Folds, cfg.WindowLengths, cfg.LearningFractions, cfg.LeaveOneClassOut = 4, nil, nil, false
+	cfg.Train.Families = rules.Families()
+	cfg.Train.Thresholds.WindowSamples = window
+	return trainer.Train(ds, trainer.TrainOptions{Eval: cfg, Gate: trainer.Gate{} /* the demo shows whatever the corpus gives; `podclass train` gates */, ReportDir: filepath.Join(reportDir, "training")})
+}
+
+// startRefiner runs the refiner's manager in this process.
+func startRefiner(ctx context.Context, cfg *rest.Config, src metrics.Source, model refiner.Model, interval time.Duration) (func(), error) {
+	mo := refiner.ManagerOptions(ownNamespace, modelConfigMap)
+	mo.Metrics = metricsserver.Options{BindAddress: "0"}
+	mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = ptr.To(4*time.Second), ptr.To(3*time.Second), ptr.To(500*time.Millisecond)
+	mgr, err := ctrl.NewManager(cfg, mo)
+	if err != nil {
+		return nil, err
+	}
+	ro := refiner.DefaultOptions()
+	ro.Interval, ro.Timeout = interval, 3*time.Minute
+	if _, err := refiner.Setup(mgr, ro, src, refiner.NewModelHolder(model), ownNamespace, modelConfigMap); err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	return func() { cancel(); <-done }, nil
+}
