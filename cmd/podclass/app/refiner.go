@@ -136,13 +136,15 @@ type sourceConfig struct {
 	InfluxPassword string
 	InfluxOrg      string
 	InfluxBucket   string
+	PrometheusURL  string
+	PromToken      string
 	BatchSize      int
 	QueryTimeout   time.Duration
 }
 
 func defaultSourceConfig() sourceConfig {
 	return sourceConfig{Kind: "influxdb", InfluxBucket: "telegraf", InfluxToken: os.Getenv("INFLUX_TOKEN"),
-		InfluxPassword: os.Getenv("INFLUX_PASSWORD"), BatchSize: 500, QueryTimeout: 30 * time.Second}
+		InfluxPassword: os.Getenv("INFLUX_PASSWORD"), PromToken: os.Getenv("PROMETHEUS_TOKEN"), BatchSize: 500, QueryTimeout: 30 * time.Second}
 }
 
 func (s *sourceConfig) addFlags(f interface {
@@ -150,7 +152,8 @@ func (s *sourceConfig) addFlags(f interface {
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 }) {
-	f.StringVar(&s.Kind, "source", s.Kind, "Metrics store: influxdb.")
+	f.StringVar(&s.Kind, "source", s.Kind, "Metrics store: influxdb (telegraf's schema) or prometheus (cAdvisor's series).")
+	f.StringVar(&s.PrometheusURL, "prometheus-url", s.PrometheusURL, "Prometheus URL, e.g. http://prometheus.monitoring:9090 (bearer token from $PROMETHEUS_TOKEN).")
 	f.StringVar(&s.InfluxURL, "influx-url", s.InfluxURL, "InfluxDB URL, e.g. http://influxdb.monitoring:8086.")
 	f.StringVar(&s.InfluxToken, "influx-token", s.InfluxToken, "InfluxDB token (default $INFLUX_TOKEN); prefer the environment to the command line.")
 	f.StringVar(&s.InfluxUser, "influx-user", s.InfluxUser, "InfluxDB 1.x user (password from $INFLUX_PASSWORD).")
@@ -166,8 +169,12 @@ func (s *sourceConfig) validate() error {
 		if s.InfluxURL == "" {
 			return fmt.Errorf("--influx-url is required with --source influxdb")
 		}
+	case "prometheus":
+		if s.PrometheusURL == "" {
+			return fmt.Errorf("--prometheus-url is required with --source prometheus")
+		}
 	default:
-		return fmt.Errorf("--source %q is not one of: influxdb", s.Kind)
+		return fmt.Errorf("--source %q is not one of: influxdb, prometheus", s.Kind)
 	}
 	if s.BatchSize < 1 {
 		return fmt.Errorf("--batch-size must be at least 1")
@@ -176,6 +183,13 @@ func (s *sourceConfig) validate() error {
 }
 
 func (s *sourceConfig) build() (metrics.Source, func(), error) {
+	if s.Kind == "prometheus" {
+		src, err := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize})
+		if err != nil {
+			return nil, nil, fmt.Errorf("metrics source: %w", err)
+		}
+		return src, func() {}, nil
+	}
 	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{
 		URL: s.InfluxURL, Token: s.InfluxToken, Username: s.InfluxUser, Password: s.InfluxPassword,
 		Org: s.InfluxOrg, Bucket: s.InfluxBucket, BatchSize: s.BatchSize, Timeout: s.QueryTimeout,
