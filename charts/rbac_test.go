@@ -1,0 +1,123 @@
+package charts_test
+
+import (
+	"context"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podclass/podclass/internal/testenv"
+)
+
+// TestRBACIsLeastPrivilege asks the apiserver's authorizer, after the
+// chart's RBAC is installed, what each component's ServiceAccount may do.
+func TestRBACIsLeastPrivilege(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane")
+	}
+	env := testenv.Start(t, testenv.Options{})
+	env.Namespace(t, releaseNamespace, false)
+	objs := testenv.RenderChart(t, releaseNamespace)
+	if err := env.CreateAll(context.Background(), releaseNamespace, objs); err != nil {
+		t.Fatal(err)
+	}
+	const ns = releaseNamespace
+	type access = authorizationv1.ResourceAttributes
+	tests := map[string]struct {
+		sa    string
+		what  access
+		allow bool
+	}{
+		"the webhook reads its certificate Secret": {
+			sa: "webhook", what: access{Namespace: ns, Verb: "get", Resource: "secrets", Name: "podclass-webhook-tls"}, allow: true,
+		},
+		"the webhook renews its certificate Secret": {
+			sa: "webhook", what: access{Namespace: ns, Verb: "update", Resource: "secrets", Name: "podclass-webhook-tls"}, allow: true,
+		},
+		"the webhook cannot read other Secrets": {
+			sa: "webhook", what: access{Namespace: ns, Verb: "get", Resource: "secrets", Name: "influxdb"},
+		},
+		"the webhook cannot list Secrets": {
+			sa: "webhook", what: access{Namespace: ns, Verb: "list", Resource: "secrets"},
+		},
+		"the webhook patches its own webhook configuration": {
+			sa: "webhook", what: access{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "podclass"}, allow: true,
+		},
+		"the webhook cannot patch other webhook configurations": {
+			sa: "webhook", what: access{Verb: "patch", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "istio-sidecar-injector"},
+		},
+		"the webhook cannot read pods": {
+			sa: "webhook", what: access{Namespace: "shop", Verb: "get", Resource: "pods"},
+		},
+		"the refiner patches pods in any namespace": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "patch", Resource: "pods"}, allow: true,
+		},
+		"the refiner cannot delete pods": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "delete", Resource: "pods"},
+		},
+		"the refiner watches its model ConfigMap": {
+			sa: "refiner", what: access{Namespace: ns, Verb: "watch", Resource: "configmaps", Name: "podclass-model"}, allow: true,
+		},
+		"the refiner cannot list every ConfigMap of its namespace": {
+			sa: "refiner", what: access{Namespace: ns, Verb: "list", Resource: "configmaps"},
+		},
+		"the refiner cannot read ConfigMaps elsewhere": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "get", Resource: "configmaps", Name: "podclass-model"},
+		},
+		"the refiner holds its leader Lease": {
+			sa: "refiner", what: access{Namespace: ns, Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Name: "podclass-refiner"}, allow: true,
+		},
+		"the refiner records Events": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "create", Group: "events.k8s.io", Resource: "events"}, allow: true,
+		},
+		"the refiner cannot read Secrets": {
+			sa: "refiner", what: access{Namespace: ns, Verb: "get", Resource: "secrets", Name: "podclass-webhook-tls"},
+		},
+		"the trainer lists pods": {
+			sa: "trainer", what: access{Verb: "list", Resource: "pods"}, allow: true,
+		},
+		"the trainer cannot patch pods": {
+			sa: "trainer", what: access{Namespace: "shop", Verb: "patch", Resource: "pods"},
+		},
+		"the trainer publishes the model ConfigMap": {
+			sa: "trainer", what: access{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "podclass-model"}, allow: true,
+		},
+		"the trainer cannot change the rules ConfigMap": {
+			sa: "trainer", what: access{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "podclass-rules"},
+		},
+	}
+	t.Run("the refiner's cache may list its model ConfigMap by name", func(t *testing.T) {
+		// RBAC matches a metadata.name field selector against resourceNames;
+		// this is the request controller-runtime's cache makes.
+		refiner := impersonating(t, env, rest.ImpersonationConfig{
+			UserName: "system:serviceaccount:" + ns + ":podclass-refiner",
+			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		})
+		var l corev1.ConfigMapList
+		if err := refiner.List(context.Background(), &l, client.InNamespace(ns), client.MatchingFields{"metadata.name": "podclass-model"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 1 {
+			t.Errorf("listed %d ConfigMaps, want the model", len(l.Items))
+		}
+	})
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			what := tc.what
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:               "system:serviceaccount:" + ns + ":podclass-" + tc.sa,
+				Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+				ResourceAttributes: &what,
+			}}
+			if err := env.Client.Create(context.Background(), sar); err != nil {
+				t.Fatal(err)
+			}
+			if sar.Status.Allowed != tc.allow {
+				t.Errorf("allowed = %v, want %v (%s)", sar.Status.Allowed, tc.allow, sar.Status.Reason)
+			}
+		})
+	}
+}
