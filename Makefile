@@ -35,8 +35,8 @@ demo: tools build ## The main job on one machine: control plane, webhook, refine
 bench: ## Go benchmarks of the hot paths.
 	$(GO) test -run '^$$' -bench . -benchmem ./webhook/ ./classifier/ ./metrics/
 
-bench-webhook: build ## Load the real TLS webhook over loopback at a fixed rate.
-	$(BIN) bench-webhook --rate 2000 --duration 60s
+## Load the real TLS webhook over loopback at a fixed rate.
+	$(GO) run ./hack/bench-webhook --rate 2000 --duration 60s
 
 image: ## Build the container image (needs a Docker engine; not available on our CI machines).
 	docker build -t podclass:dev .

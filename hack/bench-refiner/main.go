@@ -1,0 +1,329 @@
+// Command bench-refiner measures the refiner at scale against a real
+// control plane and a real InfluxDB: it creates --pods pending pods, plays
+// six recorded samples for each, then starts `podclass refiner` as its own
+// process and reports how long it takes to decide them all, how many Flux
+// queries it sent per tick, and its peak memory (VmHWM).
+//
+//	make build && go run ./hack/bench-refiner --pods 10000
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/internal/influxd"
+	"github.com/podclass/podclass/internal/replay"
+	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/metrics"
+)
+
+func main() {
+	n := flag.Int("pods", 10000, "Pending pods to create (at most 20000).")
+	qps := flag.Int("kube-api-qps", 200, "The refiner's --kube-api-qps.")
+	bin := flag.String("podclass", "bin/podclass", "The podclass binary to run as the refiner.")
+	corpus := flag.String("corpus", "testdata/corpus/metrics.lp", "Recorded samples to play.")
+	deadline := flag.Duration("deadline", 15*time.Minute, "Give up after this long.")
+	flag.Parse()
+	if *n <= 0 || *n > 20000 {
+		fmt.Fprintln(os.Stderr, "bench-refiner: --pods must be in [1, 20000]")
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *deadline)
+	defer cancel()
+	if err := run(ctx, *n, *qps, *bin, *corpus); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-refiner:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(start time.Time, format string, a ...any) {
+	fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, a...))
+}
+
+func run(ctx context.Context, n, qps int, bin, corpus string) error {
+	start := time.Now()
+	mem, _, err := metrics.LoadLineProtocolFile(ctx, corpus, metrics.LineProtocolOptions{})
+	if err != nil {
+		return err
+	}
+	var recordings [][]metrics.Sample
+	for _, w := range mem.All() {
+		if len(w.Samples) >= 6 {
+			recordings = append(recordings, w.Samples[:6])
+		}
+	}
+	if len(recordings) == 0 {
+		return fmt.Errorf("no recording with 6 samples in %s", corpus)
+	}
+
+	env := &envtest.Environment{BinaryAssetsDirectory: tools.EnvtestAssets()}
+	cfg, err := env.Start()
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	cfg.QPS, cfg.Burst = 1000, 2000
+	kube, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "bench-refiner-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	influx, err := influxd.Start(tools.Influxd(), dir)
+	if err != nil {
+		return err
+	}
+	defer influx.Stop()
+	for ns, label := range map[string]string{"podclass-system": "false", "bench": "true"} {
+		if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{api.EnabledLabel: label}}}); err != nil {
+			return err
+		}
+	}
+	logf(start, "control plane and InfluxDB up")
+
+	// Pods as the webhook leaves them: pending with an image guess.
+	created := make([]time.Time, n)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	var firstErr atomic.Value
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: fmt.Sprintf("pod-%05d", i),
+					Annotations: map[string]string{api.StatusAnnotation: api.StatusPending, api.ClassAnnotation: "unknown", api.SourceAnnotation: api.SourceImage}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "ghcr.io/acme/app:1"}}}}
+				if err := kube.Create(ctx, p); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				created[i] = p.CreationTimestamp.Time
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return fmt.Errorf("creating pods: %w", err)
+	}
+	logf(start, "created %d pods", n)
+
+	var lp strings.Builder
+	last := time.Time{}
+	for i := 0; i < n; i++ {
+		b, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: "bench", Name: fmt.Sprintf("pod-%05d", i)}, recordings[i%len(recordings)], created[i].Add(2*time.Second))
+		if err != nil {
+			return err
+		}
+		lp.Write(b)
+		if lp.Len() > 8<<20 {
+			if err := influx.Write(lp.String()); err != nil {
+				return err
+			}
+			lp.Reset()
+		}
+		if end := created[i].Add(75 * time.Second); end.After(last) {
+			last = end
+		}
+	}
+	if err := influx.Write(lp.String()); err != nil {
+		return err
+	}
+	logf(start, "wrote %d samples; waiting until every pod's 6th sample is in the past (%s)", 6*n, time.Until(last).Round(time.Second))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(last)):
+	}
+	fluxBefore, err := fluxQueries(influx.URL)
+	if err != nil {
+		return err
+	}
+
+	kubeconfig, err := writeKubeconfig(env, cfg, dir)
+	if err != nil {
+		return err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "refiner.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, bin, "refiner", "--namespace", "podclass-system",
+		"--influx-url", influx.URL, "--influx-database", influx.Bucket(), "--leader-elect=false", "--interval", "10s",
+		"--kube-api-qps", strconv.Itoa(qps), "--kube-api-burst", strconv.Itoa(2*qps), "--workers", "16",
+		"--health-probe-bind-address", "0", "--metrics-bind-address", "127.0.0.1:"+strconv.Itoa(metricsPort))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	refinerStart := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	logf(start, "refiner started (pid %d)", cmd.Process.Pid)
+
+	var decidedAt time.Duration
+	peak := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not all pods decided: %w (refiner log: %s)", ctx.Err(), logPath)
+		case <-time.After(2 * time.Second):
+		}
+		if rss := vmHWM(cmd.Process.Pid); rss > peak {
+			peak = rss
+		}
+		counts, err := statuses(ctx, kube)
+		if err != nil {
+			return err
+		}
+		done := counts[api.StatusClassified] + counts[api.StatusUnknown] + counts[api.StatusUnclassified]
+		logf(start, "decided %d/%d %v", done, n, counts)
+		if done == n {
+			decidedAt = time.Since(refinerStart)
+			break
+		}
+	}
+	fluxAfter, err := fluxQueries(influx.URL)
+	if err != nil {
+		return err
+	}
+	ticks, err := scrape(metricsPort, "podclass_refiner_metrics_query_duration_seconds_count")
+	if err != nil {
+		return err
+	}
+	qsum, _ := scrape(metricsPort, "podclass_refiner_metrics_query_duration_seconds_sum")
+	if rss := vmHWM(cmd.Process.Pid); rss > peak {
+		peak = rss
+	}
+	queries := fluxAfter - fluxBefore
+	fmt.Printf("\nresult: %d pending pods decided in %s after the refiner started (metrics all present at its start)\n", n, decidedAt.Round(time.Second))
+	fmt.Printf("  ticks with a metrics read: %.0f, Flux queries: %d (%.2f per tick per batch of up to 500 pods), metrics read time per tick: %.1fs\n",
+		ticks, queries, float64(queries)/ticks/math.Ceil(float64(n)/500), qsum/ticks)
+	fmt.Printf("  refiner peak RSS (VmHWM): %d MiB\n", peak/1024)
+	return nil
+}
+
+func statuses(ctx context.Context, kube client.Client) (map[string]int, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+	if err := kube.List(ctx, list, client.InNamespace("bench")); err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, p := range list.Items {
+		out[p.Annotations[api.StatusAnnotation]]++
+	}
+	return out, nil
+}
+
+// fluxQueries reads InfluxDB's own count of Flux queries served.
+func fluxQueries(base string) (int, error) {
+	resp, err := http.Get(base + "/debug/vars")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var vars map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		return 0, err
+	}
+	total := 0
+	for k, raw := range vars {
+		if !strings.HasPrefix(k, "httpd") {
+			continue
+		}
+		var s struct {
+			Values map[string]float64 `json:"values"`
+		}
+		if json.Unmarshal(raw, &s) == nil {
+			total += int(s.Values["fluxQueryReq"])
+		}
+	}
+	return total, nil
+}
+
+func scrape(port int, name string) (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			return strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found", name)
+}
+
+// vmHWM is a process's peak resident set in KiB.
+func vmHWM(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			v, _ := strconv.Atoi(strings.Fields(line)[1])
+			return v
+		}
+	}
+	return 0
+}
+
+func writeKubeconfig(env *envtest.Environment, cfg *rest.Config, dir string) (string, error) {
+	u, err := env.AddUser(envtest.User{Name: "refiner", Groups: []string{"system:masters"}}, cfg)
+	if err != nil {
+		return "", err
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,271 @@
+// Command bench-webhook drives podclass's real admission server over TLS on
+// loopback at a fixed request rate and reports latency percentiles and
+// errors. It is open-loop: each request's latency is measured from when it
+// was due, not from when a worker got to it, so a server that falls behind
+// cannot hide it (no coordinated omission).
+//
+//	go run ./hack/bench-webhook --rate 2000 --duration 60s
+//	go run ./hack/bench-webhook --find-max --p99 10ms   # highest rate with p99 under the target
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/webhook"
+)
+
+func main() {
+	rate := flag.Int("rate", 2000, "Requests per second.")
+	duration := flag.Duration("duration", 60*time.Second, "How long to send at --rate (bounded: at most 10m).")
+	conns := flag.Int("connections", 8, "Concurrent keep-alive TLS connections (as an apiserver keeps).")
+	findMax := flag.Bool("find-max", false, "Step the rate up until p99 exceeds --p99 and report the highest rate under it.")
+	p99 := flag.Duration("p99", 10*time.Millisecond, "p99 target for --find-max.")
+	step := flag.Duration("step-duration", 10*time.Second, "Duration of each --find-max step.")
+	flag.Parse()
+	if *duration > 10*time.Minute || *duration <= 0 || *rate <= 0 || *conns <= 0 {
+		fmt.Fprintln(os.Stderr, "bench-webhook: --rate, --connections must be positive and --duration in (0, 10m]")
+		os.Exit(2)
+	}
+	if err := run(*rate, *duration, *conns, *findMax, *p99, *step); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-webhook:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rate int, duration time.Duration, conns int, findMax bool, p99 time.Duration, step time.Duration) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir, err := os.MkdirTemp("", "bench-webhook-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	pool, err := selfSigned(dir)
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- webhook.Run(ctx, webhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir, CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0"},
+			webhook.NewPodAnnotator(imagerules.Default()), nil)
+	}()
+	url := "https://127.0.0.1:" + strconv.Itoa(port) + webhook.Path
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, ForceAttemptHTTP2: false,
+	}}
+	if err := waitUp(client, url); err != nil {
+		return err
+	}
+	body, err := review()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("webhook %s, %d connections, GOMAXPROCS-bound server in this process\n", url, conns)
+	if !findMax {
+		r := load(client, url, body, rate, duration, conns)
+		r.print(rate, duration)
+	} else {
+		best := 0
+		for r := 1000; r <= 50000; r += 1000 {
+			res := load(client, url, body, r, step, conns)
+			res.print(r, step)
+			if res.errors > 0 || res.pct(0.99) > p99 {
+				break
+			}
+			best = r
+		}
+		fmt.Printf("highest rate with p99 < %s and no errors: %d req/s\n", p99, best)
+	}
+	cancel()
+	return <-done
+}
+
+type result struct {
+	lat    []time.Duration
+	errors int64
+	sent   int64
+}
+
+func (r *result) pct(q float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))]
+}
+
+func (r *result) print(rate int, d time.Duration) {
+	fmt.Printf("rate %6d/s for %s: sent %d ok %d errors %d  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
+		rate, d, r.sent, len(r.lat), r.errors, r.pct(0.5), r.pct(0.9), r.pct(0.99), r.pct(0.999), r.pct(1))
+}
+
+// load sends rate requests per second for d, each due at its own instant.
+func load(client *http.Client, url string, body []byte, rate int, d time.Duration, conns int) *result {
+	total := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	due := make(chan time.Time, total)
+	res := &result{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs, sent atomic.Int64
+	// More workers than connections, so a slow answer does not delay the
+	// next request's send; the transport still caps connections at conns.
+	for w := 0; w < conns*16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, total/(conns*16)+1)
+			for at := range due {
+				sent.Add(1)
+				if err := post(client, url, body); err != nil {
+					errs.Add(1)
+					continue
+				}
+				local = append(local, time.Since(at))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, local...)
+			mu.Unlock()
+		}()
+	}
+	start := time.Now()
+	for i := 0; i < total; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		due <- at
+	}
+	close(due)
+	wg.Wait()
+	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
+	res.errors, res.sent = errs.Load(), sent.Load()
+	return res
+}
+
+func post(client *http.Client, url string, body []byte) error {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var out admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK || out.Response == nil || !out.Response.Allowed || len(out.Response.Patch) == 0 {
+		return errors.New("unexpected answer")
+	}
+	return nil
+}
+
+// review is a realistic AdmissionReview: a two-container pod with a sidecar.
+func review() ([]byte, error) {
+	pod := corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-db-", Namespace: "shop", Labels: map[string]string{"app": "shop-db"}, Annotations: map[string]string{"team": "shop"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.22.0"},
+			{Name: "db", Image: "docker.io/bitnami/mysql:8.0.36", Env: []corev1.EnvVar{{Name: "MYSQL_DATABASE", Value: "shop"}}},
+		}},
+	}
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "bench", Operation: admissionv1.Create, Namespace: "shop",
+			Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+			Object: runtime.RawExtension{Raw: raw}},
+	})
+}
+
+func waitUp(client *http.Client, url string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("webhook at %s did not come up", url)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// selfSigned writes a P-256 serving certificate for 127.0.0.1 into dir.
+func selfSigned(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench-webhook"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
+}
