@@ -1,0 +1,50 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestFlagValidation runs the real commands with bad flags: each must fail in
+// PreRunE with a message naming the problem, before touching any cluster.
+func TestFlagValidation(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"the webhook refuses a port out of range":               {[]string{"webhook", "--port", "70000"}, "not a TCP port"},
+		"the refiner needs an InfluxDB URL":                     {[]string{"refiner"}, "--influx-url is required"},
+		"the refiner refuses an unknown source":                 {[]string{"refiner", "--source", "graphite"}, "not one of"},
+		"the refiner needs a Prometheus URL for prometheus":     {[]string{"refiner", "--source", "prometheus"}, "--prometheus-url is required"},
+		"the refiner refuses a timeout shorter than the window": {[]string{"refiner", "--influx-url", "http://x", "--timeout", "30s"}, "must be longer than the min window"},
+		"the refiner refuses zero workers":                      {[]string{"refiner", "--influx-url", "http://x", "--workers", "0"}, "workers"},
+		"the demo refuses a zero deadline":                      {[]string{"demo", "--deadline", "0s", "--assets", t.TempDir(), "--influxd", "/bin/sh"}, "missing"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cmd := NewCommand(context.Background())
+			var out bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			cmd.SetArgs(tc.args)
+			err := cmd.Execute()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("podclass %s: error %v, want one mentioning %q", strings.Join(tc.args, " "), err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEverySubcommandIsWired(t *testing.T) {
+	have := map[string]bool{}
+	for _, c := range NewCommand(context.Background()).Commands() {
+		have[c.Name()] = true
+	}
+	for _, want := range []string{"webhook", "refiner", "train", "eval", "classify", "demo"} {
+		if !have[want] {
+			t.Errorf("podclass has no %q subcommand", want)
+		}
+	}
+}
