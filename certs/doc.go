@@ -11,7 +11,9 @@
 // Two orderings keep the apiserver able to call every replica throughout a
 // rotation:
 //   - a replica writes a certificate to disk only after the webhook
-//     configuration's caBundle holds the CA that signed it;
+//     configuration's caBundle holds the CA that signed it, and publishes
+//     the pair with one symlink swap (as the kubelet does for Secret
+//     volumes), so certwatcher never reads a new key with an old certificate;
 //   - a new CA is added to the trust bundle next to the old one, which stays
 //     until it expires, so replicas still serving a certificate of the old CA
 //     are trusted until they pick up the new one.
