@@ -151,7 +151,7 @@ func TestRenderedWebhookIsTheOneTheE2ETestsUse(t *testing.T) {
 		"objectSelector":          equality.Semantic.DeepEqual(got.ObjectSelector, want.ObjectSelector),
 	} {
 		if !eq {
-			t.Errorf("chart and testenv.PodWebhook differ in %s", name)
+			t.Errorf("chart and webhook.Configuration differ in %s", name)
 		}
 	}
 	if len(got.MatchConditions) == 0 {

@@ -2,8 +2,6 @@ package charts_test
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,9 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/testenv"
-	"github.com/podclass/podclass/webhook"
 )
 
 // installChart starts a control plane with the chart's own webhook
@@ -43,37 +39,8 @@ func installChart(t *testing.T) *testenv.Env {
 	if err := env.CreateAll(context.Background(), releaseNamespace, rest); err != nil {
 		t.Fatal(err)
 	}
-	serveWebhook(t, env)
+	env.ServeWebhook(t)
 	return env
-}
-
-// serveWebhook serves the webhook where envtest's apiserver expects it and
-// stops it before the control plane stops.
-func serveWebhook(t *testing.T, env *testenv.Env) {
-	t.Helper()
-	o := env.WebhookInstallOptions
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- webhook.Run(ctx, webhook.Options{
-			Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir,
-			CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0",
-		}, webhook.NewPodAnnotator(imagerules.Default()), nil)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("webhook server: %v", err)
-		}
-	})
-	addr := net.JoinHostPort(o.LocalServingHost, strconv.Itoa(o.LocalServingPort))
-	testenv.WaitFor(t, 10*time.Second, "the webhook to serve TLS", func() (bool, error) {
-		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			return false, err
-		}
-		return true, conn.Close()
-	})
 }
 
 func testPod(ns, name string, labels, annotations map[string]string, image string) *corev1.Pod {
