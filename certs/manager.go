@@ -279,7 +279,7 @@ func (m *Manager) Checker() healthz.Checker {
 		m.mu.Unlock()
 		switch {
 		case until.IsZero():
-			return errors.New("no serving certificate yet")
+			return errNoCert
 		case !m.Clock.Now().Before(until):
 			return fmt.Errorf("serving certificate expired at %s", until.Format(time.RFC3339))
 		}

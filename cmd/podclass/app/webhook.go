@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -74,7 +75,10 @@ func newWebhookCommand() *cobra.Command {
 			}
 			annotator := webhook.NewPodAnnotator(rules)
 			if cfg.CertMode == certModeFile {
-				return webhook.Run(cmd.Context(), cfg.Options, annotator, nil)
+				// Ready only while the mounted pair is valid: a Secret that
+				// cert-manager failed to renew takes the replica out of the Service.
+				ready := certs.FileChecker(filepath.Join(cfg.CertDir, cfg.CertName), filepath.Join(cfg.CertDir, cfg.KeyName), nil)
+				return webhook.Run(cmd.Context(), cfg.Options, annotator, ready)
 			}
 			return runSelfManaged(cmd.Context(), cfg, annotator)
 		},
