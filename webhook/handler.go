@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/klog/v2"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -77,8 +78,14 @@ func (a *PodAnnotator) Handle(ctx context.Context, req admission.Request) admiss
 	}
 	m := a.matcher.Load()
 	g := guessPod(m, pod.Spec.Containers, pod.Metadata.Annotations[api.HintAnnotation])
+	patches := annotationPatch(pod.Metadata.Annotations, g.annotations())
+	if _, forged := pod.Metadata.Labels[api.ClassLabel]; forged {
+		// The class label is the refiner's to write (--set-class-label); a
+		// tenant's would let a selector trust a class nobody measured.
+		patches = append(patches, jsonpatch.JsonPatchOperation{Operation: "remove", Path: "/metadata/labels/" + pointerEscaper.Replace(api.ClassLabel)})
+	}
 	resp := admission.Response{
-		Patches:           annotationPatch(pod.Metadata.Annotations, g.annotations()),
+		Patches:           patches,
 		AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true, Warnings: g.Warnings},
 	}
 	observe(resultAnnotated, g.Class)

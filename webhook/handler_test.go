@@ -68,6 +68,9 @@ func applied(t *testing.T, req admission.Request, resp admission.Response) map[s
 	if err := json.Unmarshal(out, &p); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := p.Labels[api.ClassLabel]; ok && req.Operation == admissionv1.Create {
+		t.Errorf("a forged %s label survived the patch", api.ClassLabel)
+	}
 	return p.Annotations
 }
 
@@ -124,6 +127,10 @@ func TestHandle(t *testing.T) {
 			pod:     newPod(nil, nil, c("bad", "Not A Valid Ref")),
 			want:    map[string]string{api.ClassAnnotation: "unknown", api.StatusAnnotation: "pending"},
 			warning: "container \"bad\"",
+		},
+		"a forged class label is removed": {
+			pod:  newPod(nil, map[string]string{api.ClassLabel: "mysql", "app": "x"}, c("app", "ghcr.io/acme/x:1")),
+			want: map[string]string{api.ClassAnnotation: "unknown"},
 		},
 		"an opted-out pod is untouched": {
 			pod:  newPod(map[string]string{"a": "b"}, map[string]string{api.EnabledLabel: "false"}, c("db", "mysql:8")),
