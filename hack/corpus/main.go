@@ -3,7 +3,7 @@
 // sampled every 10 s into the line protocol telegraf's kubernetes and docker
 // inputs write. Run it through hack/corpus/record.sh (root, Debian).
 //
-//	corpus [-out testdata/corpus] [-parallel 8] [-duration 270s] [-only class,...] [-smoke]
+//	corpus [-out testdata/corpus] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
 package main
 
 import (
@@ -47,13 +47,22 @@ func record() int {
 	out := flag.String("out", "testdata/corpus", "output directory (metrics.lp, pods.csv)")
 	work := flag.String("work", "", "directory for per-pod logs and partial results (default: <out>/.work)")
 	parallel := flag.Int("parallel", 8, "pods recorded at once")
-	duration := flag.Duration("duration", 270*time.Second, "recorded life of each pod")
+	duration := flag.Duration("duration", 300*time.Second, "recorded life of each pod")
 	interval := flag.Duration("interval", 10*time.Second, "sampling interval (telegraf default)")
 	only := flag.String("only", "", "comma-separated classes to record (default: all)")
 	smoke := flag.Bool("smoke", false, "one loaded pod per class, short duration")
 	node := flag.String("node", "worker-1", "node_name tag")
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
+	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	flag.Parse()
+	if *list {
+		fmt.Println("| class | scenario | server options and load |")
+		fmt.Println("|---|---|---|")
+		for _, s := range scenarios {
+			fmt.Printf("| %s | %s | %s |\n", s.Class, s.Name, s.Desc)
+		}
+		return 0
+	}
 
 	if *work == "" {
 		*work = filepath.Join(*out, ".work")
