@@ -440,20 +440,40 @@ type TrainConfig struct {
 	// Families maps class → family (from the image rules; configurable).
 	Families map[string]string
 	OOD      OODConfig
+	// Calibration chooses the class and family thresholds by inner
+	// grouped cross-validation on the training pods.
+	Calibration CalibrationConfig
 	// Now stamps the model version; nil means time.Now.
 	Now func() time.Time
 }
 
 // DefaultTrainConfig returns the configuration podclass ships with.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Forest: DefaultForestConfig(), Thresholds: DefaultThresholds(), WindowsPerPod: 12, OOD: DefaultOODConfig()}
+	return TrainConfig{Forest: DefaultForestConfig(), Thresholds: DefaultThresholds(), WindowsPerPod: 12, OOD: DefaultOODConfig(),
+		Calibration: DefaultCalibrationConfig()}
 }
 
 // Train fits a classifier on labelled pods: sub-windows of WindowSamples
 // samples per pod → features → median imputation → bagged golearn trees
 // (bootstrap by pod) → out-of-distribution limits calibrated by
-// leave-one-pod-out within each class.
+// leave-one-pod-out within each class → class and family thresholds chosen
+// by an inner cross-validation grouped by pod (see CalibrationConfig). Every
+// choice uses the given examples only.
 func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	c, err := fit(examples, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cal, ok := calibrate(examples, cfg); ok {
+		c.thresholds.Class, c.thresholds.Family = cal.Class, cal.Family
+		c.manifest.Thresholds = c.thresholds
+		c.manifest.Calibration = cal
+	}
+	return c, nil
+}
+
+// fit trains without threshold calibration.
+func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	th := cfg.Thresholds
 	if th.WindowSamples <= 0 {
 		th = DefaultThresholds()

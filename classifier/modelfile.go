@@ -35,6 +35,8 @@ type Manifest struct {
 	Thresholds    Thresholds        `json:"thresholds"`
 	Forest        ForestConfig      `json:"forest"`
 	Training      TrainingSummary   `json:"training"`
+	// Calibration says how the thresholds were chosen (nil: as configured).
+	Calibration *Calibration `json:"calibration,omitempty"`
 	// Evaluation holds the trainer's held-out evaluation (pod-grouped
 	// cross-validation) as it printed it.
 	Evaluation json.RawMessage `json:"evaluation,omitempty"`
