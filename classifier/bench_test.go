@@ -1,7 +1,10 @@
 package classifier
 
 import (
+	"context"
 	"testing"
+
+	"github.com/podclass/podclass/metrics"
 
 	"github.com/podclass/podclass/classifier/classifiertest"
 )
@@ -61,5 +64,27 @@ func BenchmarkTrain1MSamples(b *testing.B) {
 		if _, err := Train(ex, DefaultTrainConfig()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkClassifyCorpusWithDefaultModel classifies the corpus pods' first
+// windows with the embedded default model (skipped without the corpus).
+func BenchmarkClassifyCorpusWithDefaultModel(b *testing.B) {
+	src, _, err := metrics.LoadLineProtocolFile(context.Background(), "../testdata/corpus/metrics.lp", metrics.LineProtocolOptions{})
+	if err != nil {
+		b.Skip(err)
+	}
+	c, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wins []*metrics.Window
+	for _, w := range src.All() {
+		wins = append(wins, c.Window(w))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = c.Classify(wins[i%len(wins)])
 	}
 }
