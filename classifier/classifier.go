@@ -58,6 +58,8 @@ type Thresholds struct {
 }
 
 // DefaultThresholds are chosen a priori, not tuned on evaluation folds.
+// Train replaces Class and Family by thresholds calibrated on the training
+// pods (see CalibrationConfig) unless calibration is disabled.
 func DefaultThresholds() Thresholds {
 	return Thresholds{Class: 0.55, Family: 0.6, MinSamples: 3, WindowSamples: 6, OODMargin: 1}
 }
