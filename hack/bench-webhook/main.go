@@ -34,10 +34,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/webhook"
@@ -51,6 +53,8 @@ func main() {
 	p99 := flag.Duration("p99", 10*time.Millisecond, "p99 target for --find-max.")
 	step := flag.Duration("step-duration", 10*time.Second, "Duration of each --find-max step.")
 	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
+	webhook.TuneGC() // as `podclass webhook` does
 	if *duration > 10*time.Minute || *duration <= 0 || *rate <= 0 || *conns <= 0 {
 		fmt.Fprintln(os.Stderr, "bench-webhook: --rate, --connections must be positive and --duration in (0, 10m]")
 		os.Exit(2)
@@ -115,63 +119,70 @@ func run(rate int, duration time.Duration, conns int, findMax bool, p99 time.Dur
 }
 
 type result struct {
-	lat    []time.Duration
+	lat    []time.Duration // from when the request was due
+	rtt    []time.Duration // from when it was sent
+	lag    []time.Duration // from due to sent: the generator's own delay
 	errors int64
 	sent   int64
 }
 
-func (r *result) pct(q float64) time.Duration {
-	if len(r.lat) == 0 {
+func (r *result) pct(q float64) time.Duration { return pct(r.lat, q) }
+
+func pct(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
 		return 0
 	}
-	return r.lat[min(len(r.lat)-1, int(q*float64(len(r.lat))))]
+	return d[min(len(d)-1, int(q*float64(len(d))))]
 }
 
 func (r *result) print(rate int, d time.Duration) {
 	fmt.Printf("rate %6d/s for %s: sent %d ok %d errors %d  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
 		rate, d, r.sent, len(r.lat), r.errors, r.pct(0.5), r.pct(0.9), r.pct(0.99), r.pct(0.999), r.pct(1))
+	fmt.Printf("   round trip from send: p50 %s  p99 %s  max %s; generator lag (due to send): p50 %s  p99 %s\n",
+		pct(r.rtt, 0.5), pct(r.rtt, 0.99), pct(r.rtt, 1), pct(r.lag, 0.5), pct(r.lag, 0.99))
 }
 
 // load sends rate requests per second for d, each due at its own instant.
+// Worker w sends requests w, w+W, w+2W, … each at its due time, so no
+// dispatcher sits between the schedule and the send; a worker still busy
+// when its next request falls due sends it late, and that lateness counts.
 func load(client *http.Client, url string, body []byte, rate int, d time.Duration, conns int) *result {
 	total := int(float64(rate) * d.Seconds())
 	interval := time.Second / time.Duration(rate)
-	due := make(chan time.Time, total)
+	workers := conns * 16
 	res := &result{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var errs, sent atomic.Int64
-	// More workers than connections, so a slow answer does not delay the
-	// next request's send; the transport still caps connections at conns.
-	for w := 0; w < conns*16; w++ {
+	start := time.Now().Add(50 * time.Millisecond)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
-			local := make([]time.Duration, 0, total/(conns*16)+1)
-			for at := range due {
+			var local, rtt, lag []time.Duration
+			for i := w; i < total; i += workers {
+				at := start.Add(time.Duration(i) * interval)
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
+				}
 				sent.Add(1)
+				t0 := time.Now()
 				if err := post(client, url, body); err != nil {
 					errs.Add(1)
 					continue
 				}
-				local = append(local, time.Since(at))
+				end := time.Now()
+				local, rtt, lag = append(local, end.Sub(at)), append(rtt, end.Sub(t0)), append(lag, t0.Sub(at))
 			}
 			mu.Lock()
-			res.lat = append(res.lat, local...)
+			res.lat, res.rtt, res.lag = append(res.lat, local...), append(res.rtt, rtt...), append(res.lag, lag...)
 			mu.Unlock()
-		}()
+		}(w)
 	}
-	start := time.Now()
-	for i := 0; i < total; i++ {
-		at := start.Add(time.Duration(i) * interval)
-		if wait := time.Until(at); wait > 0 {
-			time.Sleep(wait)
-		}
-		due <- at
-	}
-	close(due)
 	wg.Wait()
-	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
+	for _, d := range [][]time.Duration{res.lat, res.rtt, res.lag} {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	}
 	res.errors, res.sent = errs.Load(), sent.Load()
 	return res
 }

@@ -66,6 +66,7 @@ func newWebhookCommand() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			setupLogging()
+			webhook.TuneGC()
 			rules := imagerules.Default()
 			if cfg.RulesFile != "" {
 				var err error
