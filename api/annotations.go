@@ -76,3 +76,7 @@ const (
 
 // ClassUnknown is the class of a pod nothing could name.
 const ClassUnknown = "unknown"
+
+// ModelConfigMapKey is the key of the model file in the ConfigMap the
+// trainer publishes and the refiner watches.
+const ModelConfigMapKey = "model.json"

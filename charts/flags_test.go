@@ -2,8 +2,6 @@ package charts_test
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,11 +16,8 @@ import (
 func TestChartArgsParseWithTheBinary(t *testing.T) {
 	tests := map[string]struct {
 		args []string
-		// pending names flags the chart already passes but the binary does
-		// not have yet; their absence is reported as a skip, not hidden.
-		pending []string
 	}{
-		"the default values": {pending: []string{"--from-cluster", "--publish-configmap"}},
+		"the default values": {},
 		"cert-manager certificates": {
 			args: []string{"--set", "certs.mode=certManager", "--set", "trainer.enabled=false"},
 		},
@@ -37,7 +32,6 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			objs := testenv.RenderChart(t, releaseNamespace, tc.args...)
-			var pending []string
 			for _, c := range containers(t, objs) {
 				cmd := app.NewCommand(context.Background())
 				sub, rest, err := cmd.Find(c.args)
@@ -46,25 +40,17 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 					continue
 				}
 				if err := sub.ParseFlags(rest); err != nil {
-					if slices.ContainsFunc(tc.pending, func(p string) bool { return strings.Contains(err.Error(), p) }) {
-						pending = append(pending, c.name+": "+err.Error())
-						continue
-					}
 					t.Errorf("%s: podclass %s: %v", c.name, sub.Name(), err)
 					continue
 				}
-				// The webhook's and the refiner's PreRunE only validate: run it, so
-				// chart values the binary refuses (say, a check interval too long
-				// for the certificate lifetime) fail here. The trainer's cluster
-				// mode is pending in the binary.
-				if sub.Name() != "train" && sub.PreRunE != nil {
+				// PreRunE only validates: run it, so chart values the binary
+				// refuses (say, a check interval too long for the certificate
+				// lifetime) fail here.
+				if sub.PreRunE != nil {
 					if err := sub.PreRunE(sub, nil); err != nil {
 						t.Errorf("%s: podclass %s refuses the chart's flags: %v", c.name, sub.Name(), err)
 					}
 				}
-			}
-			if len(pending) > 0 && !t.Failed() {
-				t.Skipf("flags the chart passes are pending in the binary: %v", pending)
 			}
 		})
 	}

@@ -14,12 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/metrics"
 )
 
 // ModelKey is the ConfigMap key (data or binaryData) that holds the model file.
-const ModelKey = "model.json"
+const ModelKey = api.ModelConfigMapKey
 
 // Model is what the refiner needs of a classifier.
 type Model interface {

@@ -11,13 +11,14 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
 )
 
 // ConfigMap keys the trainer writes and the refiner reads.
 const (
 	// ModelKey holds the model in service.
-	ModelKey = "model.json"
+	ModelKey = api.ModelConfigMapKey
 	// PreviousModelKey keeps the model it replaced, for a rollback by hand:
 	// copy it back to ModelKey and the refiner reloads it.
 	PreviousModelKey = "previous-model.json"

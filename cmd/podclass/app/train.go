@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/imagerules"
@@ -15,6 +19,10 @@ import (
 
 // datasetFlags are the inputs train and eval share.
 type datasetFlags struct {
+	// source reads metrics from a database instead of --metrics (train only).
+	source        sourceConfig
+	FromCluster   bool
+	Lookback      time.Duration
 	MetricsFile   string
 	PodsFile      string
 	RulesFile     string
@@ -34,11 +42,25 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 }
 
 func (d *datasetFlags) validate() error {
-	if d.MetricsFile == "" {
-		return errors.New("--metrics is required")
+	if d.MetricsFile == "" && !d.useSource() {
+		return errors.New("--metrics (a line-protocol file) or --influx-url / --prometheus-url is required")
 	}
-	if d.PodsFile == "" {
-		return errors.New("--pods is required")
+	if d.MetricsFile != "" && d.useSource() {
+		return errors.New("--metrics and a metrics store (--influx-url / --prometheus-url) exclude each other")
+	}
+	if d.useSource() {
+		if err := d.source.validate(); err != nil {
+			return err
+		}
+		if d.Lookback <= 0 {
+			return errors.New("--lookback must be positive")
+		}
+	}
+	if d.PodsFile == "" && !d.FromCluster {
+		return errors.New("--pods (a CSV) or --from-cluster is required")
+	}
+	if d.PodsFile != "" && d.FromCluster {
+		return errors.New("--pods and --from-cluster exclude each other")
 	}
 	if d.Folds < 2 {
 		return fmt.Errorf("--folds %d: need at least 2", d.Folds)
@@ -64,20 +86,31 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	if err != nil {
 		return nil, cfg, err
 	}
-	pods, err := trainer.ReadPodsFile(d.PodsFile)
+	pods, err := d.pods(cmd, rules)
 	if err != nil {
 		return nil, cfg, err
 	}
-	fmt.Fprintf(stderr, "pods: %d listed in %s\n", len(pods), d.PodsFile)
-	src, stats, err := metrics.LoadLineProtocolFile(cmd.Context(), d.MetricsFile, metrics.LineProtocolOptions{})
-	if err != nil {
-		return nil, cfg, err
+	opts := trainer.AssembleOptions{Labeler: trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence), Progress: stderr}
+	var src metrics.Source
+	if d.useSource() {
+		s, closeSrc, err := d.source.build()
+		if err != nil {
+			return nil, cfg, err
+		}
+		defer closeSrc()
+		src = s
+		opts.End = time.Now()
+		opts.Start = opts.End.Add(-d.Lookback)
+		fmt.Fprintf(stderr, "metrics: reading %s of samples from %s\n", d.Lookback, d.source.Kind)
+	} else {
+		mem, stats, err := metrics.LoadLineProtocolFile(cmd.Context(), d.MetricsFile, metrics.LineProtocolOptions{})
+		if err != nil {
+			return nil, cfg, err
+		}
+		src = mem
+		fmt.Fprintf(stderr, "metrics: %d lines, %d points read from %s\n", stats.Lines, stats.Points, d.MetricsFile)
 	}
-	fmt.Fprintf(stderr, "metrics: %d lines, %d points read from %s\n", stats.Lines, stats.Points, d.MetricsFile)
-	ds, err := trainer.Assemble(cmd.Context(), src, pods, trainer.AssembleOptions{
-		Labeler:  trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence),
-		Progress: stderr,
-	})
+	ds, err := trainer.Assemble(cmd.Context(), src, pods, opts)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -88,8 +121,47 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	return ds, cfg, nil
 }
 
+func (d *datasetFlags) useSource() bool {
+	return d.source.InfluxURL != "" || d.source.PrometheusURL != ""
+}
+
+// pods lists the pods to learn from: PODS.csv offline, or the opted-in
+// namespaces' pods from the API (what the CronJob does).
+func (d *datasetFlags) pods(cmd *cobra.Command, rules *imagerules.Rules) ([]trainer.Pod, error) {
+	stderr := cmd.ErrOrStderr()
+	if !d.FromCluster {
+		pods, err := trainer.ReadPodsFile(d.PodsFile)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "pods: %d listed in %s\n", len(pods), d.PodsFile)
+		return pods, nil
+	}
+	c, err := kubeClient()
+	if err != nil {
+		return nil, err
+	}
+	pods, err := trainer.ClusterPods(cmd.Context(), c, rules)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "pods: %d in opted-in namespaces\n", len(pods))
+	return pods, nil
+}
+
+// kubeClient is an uncached client from the kubeconfig or the in-cluster config.
+func kubeClient() (client.Client, error) {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return client.New(cfg, client.Options{})
+}
+
 type trainFlags struct {
 	datasetFlags
+	Publish    string
+	Namespace  string
 	Out        string
 	MinMacroF1 float64
 	Tolerance  float64
@@ -97,15 +169,19 @@ type trainFlags struct {
 }
 
 func newTrainCommand() *cobra.Command {
-	o := trainFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples},
+	o := trainFlags{Namespace: os.Getenv("POD_NAMESPACE"), datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples,
+		source: defaultSourceConfig(), Lookback: 24 * time.Hour},
 		MinMacroF1: trainer.DefaultMinMacroF1, Tolerance: trainer.DefaultTolerance}
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a model from labelled pods, evaluate it by pod hold-out and publish it if it passes the quality gate",
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			if o.Out == "" {
-				return errors.New("--out is required")
+			if o.Out == "" && o.Publish == "" {
+				return errors.New("--out or --publish-configmap is required")
+			}
+			if o.Publish != "" && o.Namespace == "" {
+				o.Namespace = "default"
 			}
 			if o.MinMacroF1 < 0 || o.MinMacroF1 > 1 {
 				return fmt.Errorf("--min-macro-f1 %v is not in [0,1]", o.MinMacroF1)
@@ -122,6 +198,20 @@ func newTrainCommand() *cobra.Command {
 			switch o.Current {
 			case "none":
 			case "":
+				if o.Publish != "" {
+					c, err := kubeClient()
+					if err != nil {
+						return err
+					}
+					cur, err := trainer.CurrentModel(cmd.Context(), c, o.Namespace, o.Publish)
+					if err != nil {
+						return err
+					}
+					if cur != nil {
+						gate.Current = cur
+						break
+					}
+				}
 				if cur, err := classifier.Default(); err == nil {
 					gate.Current = cur
 				} else {
@@ -141,11 +231,23 @@ func newTrainCommand() *cobra.Command {
 				}
 				return err
 			}
-			if err := res.Model.Save(o.Out); err != nil {
-				return err
-			}
 			m := res.Model.Manifest()
-			fmt.Fprintf(stderr, "model %s written to %s\n", m.ModelVersion, o.Out)
+			if o.Out != "" {
+				if err := res.Model.Save(o.Out); err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "model %s written to %s\n", m.ModelVersion, o.Out)
+			}
+			if o.Publish != "" {
+				c, err := kubeClient()
+				if err != nil {
+					return err
+				}
+				if err := trainer.Publish(cmd.Context(), c, o.Namespace, o.Publish, res.Model); err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "model %s published to ConfigMap %s/%s\n", m.ModelVersion, o.Namespace, o.Publish)
+			}
 			return printJSON(cmd.OutOrStdout(), map[string]any{
 				"model": o.Out, "model_version": m.ModelVersion, "classes": m.Classes, "training": m.Training,
 				"evaluation": summary(res.Report),
@@ -154,7 +256,12 @@ func newTrainCommand() *cobra.Command {
 	}
 	o.bind(cmd)
 	f := cmd.Flags()
+	f.BoolVar(&o.FromCluster, "from-cluster", o.FromCluster, "List the pods of opted-in namespaces from the Kubernetes API instead of --pods.")
+	f.DurationVar(&o.Lookback, "lookback", o.Lookback, "With a metrics store: how far back to read samples.")
+	o.source.addFlags(f)
 	f.StringVar(&o.Out, "out", o.Out, "Where to write the model JSON.")
+	f.StringVar(&o.Publish, "publish-configmap", o.Publish, "Publish the model into this ConfigMap (key model.json; the replaced model is kept as previous-model.json) if it passes the gate; the gate compares with the model in it.")
+	f.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace of --publish-configmap (default $POD_NAMESPACE).")
 	f.Float64Var(&o.MinMacroF1, "min-macro-f1", o.MinMacroF1, "Refuse to publish a model whose held-out macro-F1 is below this.")
 	f.Float64Var(&o.Tolerance, "tolerance", o.Tolerance, "Allowed drop of held-out macro-F1 below the current model's.")
 	f.StringVar(&o.Current, "current", o.Current, `Model in service to compare with; empty: the embedded default; "none": no comparison.`)
