@@ -25,17 +25,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/influxd"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/tools"
 	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/webhook"
 )
 
 func main() {
@@ -44,14 +49,16 @@ func main() {
 	bin := flag.String("podclass", "bin/podclass", "The podclass binary to run as the refiner.")
 	corpus := flag.String("corpus", "testdata/corpus/metrics.lp", "Recorded samples to play.")
 	deadline := flag.Duration("deadline", 15*time.Minute, "Give up after this long.")
+	through := flag.Bool("through-webhook", false, "Create the pods through podclass's webhook (served in this process) and report the admission latency the apiserver measured.")
 	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
 	if *n <= 0 || *n > 20000 {
 		fmt.Fprintln(os.Stderr, "bench-refiner: --pods must be in [1, 20000]")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *deadline)
 	defer cancel()
-	if err := run(ctx, *n, *qps, *bin, *corpus); err != nil {
+	if err := run(ctx, *n, *qps, *bin, *corpus, *through); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-refiner:", err)
 		os.Exit(1)
 	}
@@ -61,7 +68,7 @@ func logf(start time.Time, format string, a ...any) {
 	fmt.Printf("[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, a...))
 }
 
-func run(ctx context.Context, n, qps int, bin, corpus string) error {
+func run(ctx context.Context, n, qps int, bin, corpus string, through bool) error {
 	start := time.Now()
 	mem, _, err := metrics.LoadLineProtocolFile(ctx, corpus, metrics.LineProtocolOptions{})
 	if err != nil {
@@ -78,11 +85,28 @@ func run(ctx context.Context, n, qps int, bin, corpus string) error {
 	}
 
 	env := &envtest.Environment{BinaryAssetsDirectory: tools.EnvtestAssets()}
+	if through {
+		path := webhook.Path
+		env.WebhookInstallOptions.MutatingWebhooks = []*admissionregistrationv1.MutatingWebhookConfiguration{
+			webhook.Configuration("podclass", "podclass-system", admissionregistrationv1.WebhookClientConfig{
+				Service: &admissionregistrationv1.ServiceReference{Namespace: "podclass-system", Name: "podclass-webhook", Path: &path}})}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
+	if through {
+		o := env.WebhookInstallOptions
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		webhook.TuneGC()
+		go func() {
+			_ = webhook.Run(wctx, webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir,
+				CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), nil)
+		}()
+		time.Sleep(time.Second)
+	}
 	cfg.QPS, cfg.Burst = 1000, 2000
 	kube, err := client.New(cfg, client.Options{})
 	if err != nil {
@@ -122,6 +146,10 @@ func run(ctx context.Context, n, qps int, bin, corpus string) error {
 				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: fmt.Sprintf("pod-%05d", i),
 					Annotations: map[string]string{api.StatusAnnotation: api.StatusPending, api.ClassAnnotation: "unknown", api.SourceAnnotation: api.SourceImage}},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "ghcr.io/acme/app:1"}}}}
+				if through {
+					p.Annotations = nil // the webhook writes them
+					p.Spec.Containers = []corev1.Container{{Name: "istio-proxy", Image: "istio/proxyv2:1.22"}, {Name: "main", Image: []string{"mysql:8", "redis:7", "nginx:1.27", "ghcr.io/acme/app:1"}[i%4]}}
+				}
 				if err := kube.Create(ctx, p); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
@@ -134,7 +162,15 @@ func run(ctx context.Context, n, qps int, bin, corpus string) error {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return fmt.Errorf("creating pods: %w", err)
 	}
-	logf(start, "created %d pods", n)
+	logf(start, "created %d pods (%s)", n, time.Since(start).Round(time.Second))
+	if through {
+		if err := admissionLatency(ctx, cfg); err != nil {
+			return err
+		}
+		if counts, err := statuses(ctx, kube); err != nil || counts[api.StatusPending] != n {
+			return fmt.Errorf("the webhook marked %v of %d pods pending (%v)", counts, n, err)
+		}
+	}
 
 	var lp strings.Builder
 	last := time.Time{}
@@ -326,4 +362,57 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// admissionLatency prints what the apiserver measured for our webhook:
+// apiserver_admission_webhook_admission_duration_seconds{name="pods.podclass.io"}.
+func admissionLatency(ctx context.Context, cfg *rest.Config) error {
+	rc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	resp, err := rc.Get(strings.TrimSuffix(cfg.Host, "/") + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var buckets []struct{ le, n float64 }
+	var count, sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_admission_webhook_admission_duration_seconds") || !strings.Contains(line, `name="`+webhook.WebhookName+`"`) || !strings.Contains(line, `rejected="false"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		switch {
+		case strings.Contains(line, "_bucket{"):
+			i := strings.Index(line, `le="`) + 4
+			le, _ := strconv.ParseFloat(line[i:i+strings.IndexByte(line[i:], '"')], 64)
+			if strings.Contains(line, `le="+Inf"`) {
+				le = math.Inf(1)
+			}
+			buckets = append(buckets, struct{ le, n float64 }{le, v})
+		case strings.Contains(line, "_count"):
+			count = v
+		case strings.Contains(line, "_sum"):
+			sum = v
+		}
+	}
+	if count == 0 {
+		return fmt.Errorf("the apiserver recorded no admission for %s", webhook.WebhookName)
+	}
+	q := func(p float64) string {
+		for _, b := range buckets {
+			if b.n >= p*count {
+				return fmt.Sprintf("<= %gs", b.le)
+			}
+		}
+		return "?"
+	}
+	fmt.Printf("  apiserver-measured admission latency of %s: %0.f calls, mean %.2f ms, p50 %s, p99 %s (histogram buckets)\n",
+		webhook.WebhookName, count, 1000*sum/count, q(0.5), q(0.99))
+	return nil
 }
