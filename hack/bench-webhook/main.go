@@ -88,7 +88,7 @@ func run(rate int, duration time.Duration, conns int, findMax bool, p99 time.Dur
 	}()
 	url := "https://127.0.0.1:" + strconv.Itoa(port) + webhook.Path
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
 		MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, ForceAttemptHTTP2: false,
 	}}
 	if err := waitUp(client, url); err != nil {
