@@ -117,7 +117,6 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	}
 }
 
-
 // kubeconfig writes an admin kubeconfig for env.
 func kubeconfig(t *testing.T, env *testenv.Env) string {
 	u, err := env.AddUser(envtest.User{Name: "trainer", Groups: []string{"system:masters"}}, env.Config)
