@@ -57,8 +57,10 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	if cc.Folds < 2 {
 		return nil, false
 	}
-	// Group by pod (one example is one pod) per class, subsample, deal folds.
-	byClass := map[string][]int{}
+	// Group by pod (one example is one pod, or its Group when set) per
+	// class, subsample groups, deal folds: a group is never split.
+	byClass := map[string][]string{}
+	members := map[string][]int{}
 	var classes []string
 	for i, e := range examples {
 		if e.Class == "" || e.Class == Unknown || e.Window == nil {
@@ -67,7 +69,11 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 		if _, ok := byClass[e.Class]; !ok {
 			classes = append(classes, e.Class)
 		}
-		byClass[e.Class] = append(byClass[e.Class], i)
+		k := e.GroupKey()
+		if _, ok := members[k]; !ok {
+			byClass[e.Class] = append(byClass[e.Class], k)
+		}
+		members[k] = append(members[k], i)
 	}
 	sort.Strings(classes)
 	total := 0
@@ -82,11 +88,13 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	fold := map[int]int{}
 	next := 0
 	for _, c := range classes {
-		idx := append([]int(nil), byClass[c]...)
+		idx := append([]string(nil), byClass[c]...)
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		n := int(math.Ceil(keep * float64(len(idx))))
-		for _, i := range idx[:n] {
-			fold[i] = next % cc.Folds
+		for _, k := range idx[:n] {
+			for _, i := range members[k] {
+				fold[i] = next % cc.Folds
+			}
 			next++
 		}
 	}

@@ -429,6 +429,19 @@ type Example struct {
 	Pod    metrics.PodKey
 	Class  string
 	Window *metrics.Window // time-ordered, all the pod's samples
+	// Group, when set, names a set of pods that must stay together: the
+	// bootstrap, the out-of-distribution calibration, the inner threshold
+	// calibration and the trainer's folds then hold out whole groups (e.g.
+	// all pods recorded under one load scenario). Empty means the pod alone.
+	Group string
+}
+
+// GroupKey is the unit of hold-out for e: its Group, or its pod.
+func (e Example) GroupKey() string {
+	if e.Group != "" {
+		return "group:" + e.Group
+	}
+	return "pod:" + e.Pod.String()
 }
 
 // TrainConfig sets how Train builds a classifier.
@@ -501,11 +514,18 @@ func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	}
 	var raw [][]float64
 	var y, groups []int
+	groupIndex := map[string]int{}
 	summary := TrainingSummary{PerClass: map[string]ClassSummary{}}
-	for gi, e := range examples {
+	for _, e := range examples {
 		idx, ok := ci[e.Class]
 		if !ok || e.Window == nil {
 			continue
+		}
+		gk := e.GroupKey()
+		gi, ok := groupIndex[gk]
+		if !ok {
+			gi = len(groupIndex)
+			groupIndex[gk] = gi
 		}
 		wins := SubWindows(e.Window, th.WindowSamples, cfg.WindowsPerPod)
 		used := 0

@@ -24,27 +24,29 @@ type Fold struct {
 // pods are shuffled and dealt round-robin, so every fold gets a share of every
 // class that has at least k pods. A pod — all its windows — is in exactly one
 // test fold. Pods appearing twice (same key) are kept together. It returns an
-// error when k < 2 or there are fewer pods than folds.
+// error when k < 2 or there are fewer pods than folds. Examples with a Group
+// (e.g. the load scenario they were recorded under) are held out together:
+// the unit dealt to folds is then the group, not the pod.
 func GroupedFolds(examples []classifier.Example, k int, seed int64) ([]Fold, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("trainer: need at least 2 folds, got %d", k)
 	}
-	// Group example indices by pod key.
-	groupOf := map[metrics.PodKey]int{}
+	// Group example indices by pod key (or by Group when set).
+	groupOf := map[string]int{}
 	var groups [][]int
 	var groupClass []string
 	for i, e := range examples {
-		g, ok := groupOf[e.Pod]
+		g, ok := groupOf[e.GroupKey()]
 		if !ok {
 			g = len(groups)
-			groupOf[e.Pod] = g
+			groupOf[e.GroupKey()] = g
 			groups = append(groups, nil)
 			groupClass = append(groupClass, e.Class)
 		}
 		groups[g] = append(groups[g], i)
 	}
 	if len(groups) < k {
-		return nil, fmt.Errorf("trainer: %d pods cannot fill %d folds", len(groups), k)
+		return nil, fmt.Errorf("trainer: %d pods (groups) cannot fill %d folds", len(groups), k)
 	}
 	byClass := map[string][]int{}
 	var classes []string
@@ -86,16 +88,22 @@ func GroupedFolds(examples []classifier.Example, k int, seed int64) ([]Fold, err
 	return folds, nil
 }
 
-// CheckDisjoint returns an error if any pod has examples on both sides of a
-// fold — the leak that scored the predecessor 100%.
+// CheckDisjoint returns an error if any pod (or group, when examples carry
+// one) has examples on both sides of a fold — the leak that scored the
+// predecessor 100%.
 func CheckDisjoint(examples []classifier.Example, f Fold) error {
 	train := map[metrics.PodKey]bool{}
+	trainGroup := map[string]bool{}
 	for _, i := range f.Train {
 		train[examples[i].Pod] = true
+		trainGroup[examples[i].GroupKey()] = true
 	}
 	for _, i := range f.Test {
 		if train[examples[i].Pod] {
 			return fmt.Errorf("trainer: pod %s is in both the training and the test set of a fold", examples[i].Pod)
+		}
+		if trainGroup[examples[i].GroupKey()] {
+			return fmt.Errorf("trainer: group %s (pod %s) is in both the training and the test set of a fold", examples[i].Group, examples[i].Pod)
 		}
 	}
 	return nil
@@ -115,6 +123,9 @@ type EvalConfig struct {
 	// LeaveOneClassOut measures the foreign-service guard: train without one
 	// class, classify its pods.
 	LeaveOneClassOut bool
+	// GroupBy names what the examples' Group holds (for the report);
+	// "" or "pod" when examples carry no Group.
+	GroupBy string
 	// Workers trains folds in parallel (default 2).
 	Workers  int
 	Progress io.Writer
@@ -138,9 +149,13 @@ type PodPrediction struct {
 
 // Report is the evaluation JSON.
 type Report struct {
-	Pods          int     `json:"pods"`
-	Classes       int     `json:"classes"`
-	Folds         int     `json:"folds"`
+	Pods    int `json:"pods"`
+	Classes int `json:"classes"`
+	Folds   int `json:"folds"`
+	// GroupBy is what the folds hold out together: "pod", or a pods CSV
+	// column (e.g. "scenario") when EvalConfig.GroupBy says so.
+	GroupBy       string  `json:"group_by,omitempty"`
+	Groups        int     `json:"groups,omitempty"`
 	WindowSamples int     `json:"window_samples"`
 	PodAccuracy   float64 `json:"pod_accuracy"`
 	// SampleAccuracy is the accuracy over every held-out window (up to
@@ -222,13 +237,22 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	progressf(cfg.Progress, "evaluating %d pods in %d folds grouped by pod\n", len(examples), len(folds))
+	groupBy := cfg.GroupBy
+	if groupBy == "" {
+		groupBy = "pod"
+	}
+	groupSet := map[string]bool{}
+	for _, e := range examples {
+		groupSet[e.GroupKey()] = true
+	}
+	progressf(cfg.Progress, "evaluating %d pods (%d groups) in %d folds grouped by %s\n", len(examples), len(groupSet), len(folds), groupBy)
 	preds, windows, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "")
 	if err != nil {
 		return nil, err
 	}
 	rep := score(preds, cfg.Train.Families)
 	rep.Folds = len(folds)
+	rep.GroupBy, rep.Groups = groupBy, len(groupSet)
 	rep.WindowSamples = cfg.Train.Thresholds.WindowSamples
 	rep.Thresholds = cfg.Train.Thresholds
 	rep.Predictions = preds

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/podclass/podclass/classifier"
@@ -76,6 +77,27 @@ func (d *Dataset) Examples() []classifier.Example {
 		out = append(out, classifier.Example{Pod: p.Key, Class: p.Label, Window: p.Window})
 	}
 	return out
+}
+
+// ExamplesGroupedBy returns the labelled pods as examples whose Group is the
+// pods CSV column named column, qualified by the class (the same scenario name
+// in two classes is two groups): cross-validation then holds out all pods of
+// a group together. "" or "pod" groups by pod (Examples). A labelled pod
+// without a value in the column is an error.
+func (d *Dataset) ExamplesGroupedBy(column string) ([]classifier.Example, error) {
+	column = strings.ToLower(strings.TrimSpace(column))
+	ex := d.Examples()
+	if column == "" || column == "pod" {
+		return ex, nil
+	}
+	for i, p := range d.Labelled {
+		v := p.Columns[column]
+		if v == "" {
+			return nil, fmt.Errorf("trainer: group by %q: pod %s has no value in that pods CSV column", column, p.Key)
+		}
+		ex[i].Group = p.Label + "/" + v
+	}
+	return ex, nil
 }
 
 // Classes returns the sorted labels present.

@@ -23,6 +23,9 @@ type Pod struct {
 	// Class is the explicit label from the optional class column ("" when
 	// absent or empty).
 	Class string
+	// Columns holds the row's other columns by lower-case header name
+	// (e.g. "scenario", "batch"); nil when there are none.
+	Columns map[string]string
 }
 
 // maxPodsFileBytes bounds what ReadPodsFile accepts.
@@ -92,6 +95,16 @@ func ReadPods(r io.Reader) ([]Pod, error) {
 		}
 		if hasClass {
 			p.Class = strings.ToLower(get(classCol))
+		}
+		for h, i := range col {
+			switch h {
+			case "namespace", "pod_name", "image", "class":
+				continue
+			}
+			if p.Columns == nil {
+				p.Columns = map[string]string{}
+			}
+			p.Columns[h] = get(i)
 		}
 		if prev, dup := seen[p.Key]; dup {
 			return nil, fmt.Errorf("pods csv line %d: pod %s already listed on line %d", line, p.Key, prev)

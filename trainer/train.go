@@ -81,14 +81,18 @@ type TrainResult struct {
 	ReportFiles []string
 }
 
-// Train evaluates the labelled pods by pod-grouped cross-validation, writes
+// Train evaluates the labelled pods by pod-grouped cross-validation (or
+// grouped by opt.Eval.GroupBy, a pods CSV column), writes
 // the report, applies the quality gate and, if it passes, fits the final
 // model on every labelled pod with the evaluation recorded in its manifest.
 // When the gate refuses, the result still carries the report and the error
 // wraps ErrQualityGate; Model is nil.
 func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	opt.Eval.Progress = opt.Progress
-	examples := ds.Examples()
+	examples, err := ds.ExamplesGroupedBy(opt.Eval.GroupBy)
+	if err != nil {
+		return nil, err
+	}
 	rep, err := Evaluate(examples, opt.Eval)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -26,8 +28,9 @@ func TestReadPods(t *testing.T) {
 			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "a"}, Image: "redis:7"}},
 		},
 		"columns in any order, extra columns and a class": {
-			in:   "\ufeffImage, class ,extra,pod_name,namespace\nnginx:1,WEB,x,b,ns\n# comment\n\nhttpd,,y,c,ns\n",
-			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "b"}, Image: "nginx:1", Class: "web"}, {Key: metrics.PodKey{Namespace: "ns", Name: "c"}, Image: "httpd"}},
+			in: "\ufeffImage, class ,extra,pod_name,namespace\nnginx:1,WEB,x,b,ns\n# comment\n\nhttpd,,y,c,ns\n",
+			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "b"}, Image: "nginx:1", Class: "web", Columns: map[string]string{"extra": "x"}},
+				{Key: metrics.PodKey{Namespace: "ns", Name: "c"}, Image: "httpd", Columns: map[string]string{"extra": "y"}}},
 		},
 		"short rows read missing cells as empty": {
 			in:   "namespace,pod_name,image,class\nns,a\n",
@@ -57,7 +60,7 @@ func TestReadPods(t *testing.T) {
 				t.Fatalf("got %+v", got)
 			}
 			for i := range got {
-				if got[i] != tc.want[i] {
+				if !reflect.DeepEqual(got[i], tc.want[i]) {
 					t.Fatalf("pod %d = %+v, want %+v", i, got[i], tc.want[i])
 				}
 			}
@@ -172,6 +175,48 @@ func TestGroupedFoldsNeverSplitAPod(t *testing.T) {
 	}
 	if _, err := GroupedFolds(ex[:3], 5, 1); err == nil {
 		t.Fatal("want an error for fewer pods than folds")
+	}
+}
+
+func TestGroupedFoldsByScenarioHoldOutWholeScenarios(t *testing.T) {
+	pods, src := synth([]string{"db", "cache", "web"}, 8, 12, 1)
+	for i := range pods {
+		// two pods per scenario: s0,s0,s1,s1,… within each class
+		pods[i].Columns = map[string]string{"scenario": fmt.Sprintf("s%d", (i%8)/2)}
+	}
+	ds, err := Assemble(context.Background(), src, pods, AssembleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := ds.ExamplesGroupedBy("scenario")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex[0].Group == "" || ex[0].Group != ex[1].Group || ex[0].Group == ex[2].Group {
+		t.Fatalf("groups %q %q %q", ex[0].Group, ex[1].Group, ex[2].Group)
+	}
+	folds, err := GroupedFolds(ex, 4, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fi, f := range folds {
+		train := map[string]bool{}
+		for _, i := range f.Train {
+			train[ex[i].Group] = true
+		}
+		for _, i := range f.Test {
+			if train[ex[i].Group] {
+				t.Fatalf("fold %d: scenario %s on both sides", fi, ex[i].Group)
+			}
+		}
+	}
+	if err := CheckDisjoint(ex, Fold{Train: []int{0}, Test: []int{1}}); err == nil {
+		t.Fatal("CheckDisjoint missed a scenario on both sides")
+	}
+	pods[3].Columns = nil
+	ds, _ = Assemble(context.Background(), src, pods, AssembleOptions{})
+	if _, err := ds.ExamplesGroupedBy("scenario"); err == nil {
+		t.Fatal("want an error for a pod without a scenario")
 	}
 }
 

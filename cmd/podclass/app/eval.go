@@ -31,7 +31,11 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := trainer.Evaluate(ds.Examples(), cfg)
+			examples, err := ds.ExamplesGroupedBy(o.GroupBy)
+			if err != nil {
+				return err
+			}
+			rep, err := trainer.Evaluate(examples, cfg)
 			if err != nil {
 				return err
 			}

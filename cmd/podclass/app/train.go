@@ -29,6 +29,7 @@ type datasetFlags struct {
 	Folds         int
 	WindowSamples int
 	ReportDir     string
+	GroupBy       string
 }
 
 func (d *datasetFlags) bind(cmd *cobra.Command) {
@@ -37,6 +38,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.PodsFile, "pods", d.PodsFile, "Pods CSV: header with namespace,pod_name,image and optionally class; extra columns are ignored.")
 	f.StringVar(&d.RulesFile, "rules", d.RulesFile, "Image rules file (YAML) used for labels and families; the built-in rules when empty.")
 	f.IntVar(&d.Folds, "folds", d.Folds, "Cross-validation folds, grouped by pod.")
+	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; also groups the inner threshold calibration).`)
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
 }
@@ -115,6 +117,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 		return nil, cfg, err
 	}
 	cfg.Folds = d.Folds
+	cfg.GroupBy = d.GroupBy
 	cfg.Train.Families = rules.Families()
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
 	cfg.Progress = stderr
