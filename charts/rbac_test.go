@@ -55,6 +55,15 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		"the refiner patches pods in any namespace": {
 			sa: "refiner", what: access{Namespace: "shop", Verb: "patch", Resource: "pods"}, allow: true,
 		},
+		"the refiner watches which namespaces opted in": {
+			sa: "refiner", what: access{Verb: "watch", Resource: "namespaces"}, allow: true,
+		},
+		"the refiner cannot change namespaces": {
+			sa: "refiner", what: access{Verb: "update", Resource: "namespaces", Name: "shop"},
+		},
+		"the trainer lists the opted-in namespaces": {
+			sa: "trainer", what: access{Verb: "list", Resource: "namespaces"}, allow: true,
+		},
 		"the refiner cannot delete pods": {
 			sa: "refiner", what: access{Namespace: "shop", Verb: "delete", Resource: "pods"},
 		},
