@@ -2,7 +2,8 @@ package refiner
 
 import (
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,11 +130,4 @@ var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 func annotationPath(key string) string { return "/metadata/annotations/" + pointerEscaper.Replace(key) }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

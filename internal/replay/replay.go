@@ -7,6 +7,8 @@ package replay
 import (
 	"fmt"
 	"math"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -85,11 +87,4 @@ func Encode(schema metrics.Schema, to metrics.PodKey, samples []metrics.Sample, 
 	return enc.Bytes(), nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
