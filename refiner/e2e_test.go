@@ -369,6 +369,17 @@ func TestRefinerEndToEnd(t *testing.T) {
 		if v := r.Models.Version(); v != "e2e-v2" {
 			t.Errorf("model in use after a corrupt update: %s, want e2e-v2 kept", v)
 		}
+
+		// Deleting the ConfigMap keeps the model in use: pods are still decided.
+		if err := f.env.Client.Delete(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+		p2 := f.createPod("shop", "after-delete-0", images[classes[0]])
+		f.play(p2, f.rec[classes[0]][0])
+		f.ageTo(p2, 70*time.Second)
+		if a := f.waitStatus(p2, api.StatusClassified); a[api.ModelAnnotation] != "e2e-v2" {
+			t.Errorf("after the ConfigMap was deleted, decided by model %s, want e2e-v2 kept", a[api.ModelAnnotation])
+		}
 	})
 
 	t.Run("two replicas with leader election decide each pod once", func(t *testing.T) {
