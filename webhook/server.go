@@ -17,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 var log = logf.Log.WithName("webhook")
@@ -51,7 +52,7 @@ func TLSOptions(c *tls.Config) {
 // NewServer returns controller-runtime's webhook server with the pod
 // annotator registered at Path. Its certwatcher reloads the serving cert when
 // the files change, so rotation needs no restart.
-func NewServer(o Options, h *PodAnnotator) crwebhook.Server {
+func NewServer(o Options, h admission.Handler) crwebhook.Server {
 	s := crwebhook.NewServer(crwebhook.Options{
 		Host: o.Host, Port: o.Port,
 		CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
@@ -64,7 +65,7 @@ func NewServer(o Options, h *PodAnnotator) crwebhook.Server {
 // Run serves admissions, probes and metrics until ctx is done, then drains
 // in-flight admissions before returning. ready, if set, gates /readyz in
 // addition to the server having started (e.g. "a valid cert exists").
-func Run(ctx context.Context, o Options, h *PodAnnotator, ready healthz.Checker) error {
+func Run(ctx context.Context, o Options, h admission.Handler, ready healthz.Checker) error {
 	srv := NewServer(o, h)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Start(ctx) })
