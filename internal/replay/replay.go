@@ -6,8 +6,8 @@ package replay
 
 import (
 	"fmt"
-	"math"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"time"
