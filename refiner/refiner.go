@@ -87,14 +87,20 @@ type Refiner struct {
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
 
+	// Live reads a pod past the cache after a failed precondition
+	// (mgr.GetAPIReader()); nil forgets such pods until their next event.
+	Live client.Reader
+
 	tracker *tracker
+	pods    *PodTracker
 	health  health
 }
 
 // New returns a refiner and the informer-fed tracker that feeds it.
 func New(o Options, c client.Client, src metrics.Source, models *ModelHolder, rec events.EventRecorder) (*Refiner, *PodTracker) {
 	r := &Refiner{Options: o, Client: c, Source: src, Models: models, Recorder: rec, Clock: clock.RealClock{}, tracker: newTracker()}
-	return r, &PodTracker{Client: c, tracker: r.tracker, Workers: o.Workers, Excluded: o.ExcludedNamespaces}
+	r.pods = &PodTracker{Client: c, tracker: r.tracker, Workers: o.Workers, Excluded: o.ExcludedNamespaces}
+	return r, r.pods
 }
 
 // Setup wires the refiner, its pod tracker and the model loader (when
@@ -106,6 +112,7 @@ func Setup(mgr ctrl.Manager, o Options, src metrics.Source, models *ModelHolder,
 	o.ExcludedNamespaces = append(append([]string{}, o.ExcludedNamespaces...), "kube-system", namespace)
 	rec := mgr.GetEventRecorder("podclass-refiner")
 	r, pods := New(o, mgr.GetClient(), src, models, rec)
+	r.Live = mgr.GetAPIReader()
 	if err := pods.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the pod tracker: %w", err)
 	}
@@ -280,10 +287,11 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 		r.tracker.forgetIf(w.Key, w.UID)
 		return nil
 	case preconditionFailed(err):
-		// Someone else decided, or the pod is a new one under the same name;
-		// the informer brings its current state in.
+		// Someone else decided, the pod is a new one under the same name, or
+		// our view of it was stale: read it past the cache and decide again
+		// next tick if it still waits.
 		log.V(2).Info("Pod changed before the patch; re-reading", "pod", w.Key.String(), "reason", err.Error())
-		r.tracker.forgetIf(w.Key, w.UID)
+		r.recheck(ctx, w)
 		return nil
 	default:
 		patchErrors.Inc()
@@ -319,6 +327,32 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 		r.Recorder.Eventf(pod, nil, typ, reason, "Classify", "%s", note)
 	}
 	return nil
+}
+
+// recheck re-reads a pod whose patch guard failed and tracks it afresh if it
+// still waits for a decision; otherwise forgets it.
+func (r *Refiner) recheck(ctx context.Context, w waiting) {
+	if r.Live == nil {
+		r.tracker.forgetIf(w.Key, w.UID)
+		return
+	}
+	pod := podMeta()
+	err := r.Live.Get(ctx, client.ObjectKey{Namespace: w.Key.Namespace, Name: w.Key.Name}, pod)
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			return // keep it; the next tick tries again
+		}
+		r.tracker.forgetIf(w.Key, w.UID)
+		return
+	}
+	fresh, ok, err := (&PodTracker{Client: r.Live, Excluded: r.pods.Excluded}).waitingFor(ctx, pod)
+	switch {
+	case err != nil:
+	case ok:
+		r.tracker.track(fresh)
+	default:
+		r.tracker.forgetIf(w.Key, w.UID)
+	}
 }
 
 // preconditionFailed is a failed `test` operation (422) or a conflict (409).

@@ -1,0 +1,71 @@
+package refiner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/metrics"
+)
+
+// TestWriteOutcomes drives one decision's patch into each answer the API
+// server can give: the tracker keeps the pod only when a retry can help.
+func TestWriteOutcomes(t *testing.T) {
+	key := metrics.PodKey{Namespace: "ns", Name: "p"}
+	gr := schema.GroupResource{Resource: "pods"}
+	tests := map[string]struct {
+		err      error
+		live     map[string]string // the pod's annotations as the API server has them
+		kept     bool
+		failures int
+	}{
+		"a patch that lands forgets the pod":                        {err: nil},
+		"a pod deleted meanwhile is forgotten":                      {err: apierrors.NewNotFound(gr, "p")},
+		"a failed guard on a pod someone else decided forgets it":   {err: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusClassified}},
+		"a conflict on a pod that still waits keeps it, refreshed":  {err: apierrors.NewConflict(gr, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusPending}, kept: true},
+		"a failed guard on a pod deleted meanwhile forgets it":      {err: apierrors.NewConflict(gr, "p", nil)},
+		"an unavailable API server keeps the pod for the next tick": {err: apierrors.NewServiceUnavailable("restarting"), kept: true, failures: 1},
+		"a timeout keeps the pod for the next tick":                 {err: apierrors.NewTimeoutError("slow", 1), kept: true, failures: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			patches := 0
+			c := fake.NewClientBuilder().WithInterceptorFuncs(interceptor.Funcs{
+				Patch: func(ctx context.Context, _ client.WithWatch, obj client.Object, _ client.Patch, _ ...client.PatchOption) error {
+					patches++
+					return tc.err
+				},
+			}).Build()
+			r, _ := New(DefaultOptions(), c, nil, nil, nil)
+			live := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{api.EnabledLabel: "true"}}}}
+			if tc.live != nil {
+				live = append(live, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "u", Annotations: tc.live}})
+			}
+			r.Live = fake.NewClientBuilder().WithObjects(live...).Build()
+			w := waiting{Key: key, UID: "u", Created: time.Now().Add(-time.Minute), Annotated: true,
+				Annotations: map[string]string{api.StatusAnnotation: api.StatusPending}}
+			r.tracker.track(w)
+			d := decide(w, classifier.Result{Status: classifier.StatusClassified, Class: "redis", Confidence: 0.9}, "", "v1", time.Now(), false)
+			decided, failed := r.apply(context.Background(), []decision{d}, time.Now())
+			if patches != 1 {
+				t.Fatalf("%d patches sent, want 1", patches)
+			}
+			if kept := r.tracker.len() == 1; kept != tc.kept {
+				t.Errorf("pod still tracked = %v, want %v", kept, tc.kept)
+			}
+			if failed != tc.failures || decided+failed != 1 {
+				t.Errorf("decided %d, failed %d; want %d failures of 1", decided, failed, tc.failures)
+			}
+		})
+	}
+}
