@@ -145,16 +145,27 @@ func (s *InfluxSource) Pods(ctx context.Context, start, end time.Time) ([]PodKey
 }
 
 // run sends one Flux query and hands every record to fn.
-func (s *InfluxSource) run(ctx context.Context, flux string, fn func(map[string]any) error) error {
+func (s *InfluxSource) run(ctx context.Context, flux string, fn func(map[string]any) error) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	// The client's CSV reader panics on some malformed answers (found by
+	// FuzzInfluxResponse); a bad answer from the store is an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading result: malformed answer from InfluxDB: %v", r)
+		}
+	}()
 	res, err := s.query.Query(ctx, flux)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
 	defer res.Close()
 	for res.Next() {
-		if err := fn(res.Record().Values()); err != nil {
+		rec := res.Record()
+		if rec == nil {
+			return fmt.Errorf("reading result: malformed answer from InfluxDB (a row without a table)")
+		}
+		if err := fn(rec.Values()); err != nil {
 			return err
 		}
 	}
