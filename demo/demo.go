@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,7 +77,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer logFile.Close()
 	// The components log to demo.log; the terminal shows the table.
-	ctrl.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2))))
+	fileLog := textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2)))
+	ctrl.SetLogger(fileLog)
+	klog.SetLogger(fileLog) // client-go (leader election, informers) logs through klog
+	defer klog.ClearLogger()
 	ui := newUI(o.Out, o.Live)
 
 	ui.step("loading the recorded corpus from %s", o.CorpusDir)
