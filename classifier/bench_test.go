@@ -43,7 +43,7 @@ func BenchmarkPredictFeatures(b *testing.B) {
 func benchModel(b *testing.B) *Classifier {
 	b.Helper()
 	ex := synthExamples(b, []string{"db", "cache", "web"}, 10, 60, 1)
-	c, err := Train(ex, DefaultTrainConfig()) // the shipped 25 trees
+	c, err := Train(ex, DefaultTrainConfig()) // the shipped 75 trees
 	if err != nil {
 		b.Fatal(err)
 	}

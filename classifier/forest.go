@@ -37,7 +37,7 @@ type ForestConfig struct {
 
 // DefaultForestConfig returns the hyperparameters podclass ships with.
 func DefaultForestConfig() ForestConfig {
-	return ForestConfig{Trees: 25, MinSplit: 4, LeafAlpha: 0.5, Seed: 1}
+	return ForestConfig{Trees: 75, MinSplit: 4, LeafAlpha: 0.5, Seed: 1}
 }
 
 // TrainingSet is the feature matrix a learner fits: one row per window, the
