@@ -13,14 +13,16 @@ import (
 	"github.com/podclass/podclass/metrics/influxtest"
 )
 
-// countingTransport counts Flux queries on their way to the real server.
+// countingTransport counts queries (requests to a path ending in suffix) on
+// their way to the real server.
 type countingTransport struct {
+	suffix  string
 	queries atomic.Int64
 	next    http.RoundTripper
 }
 
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/api/v2/query") {
+	if strings.HasSuffix(req.URL.Path, c.suffix) {
 		c.queries.Add(1)
 	}
 	return c.next.RoundTrip(req)
@@ -28,7 +30,7 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 func newInfluxSource(t *testing.T, srv *influxtest.Server, cfg metrics.InfluxConfig) (*metrics.InfluxSource, *countingTransport) {
 	t.Helper()
-	ct := &countingTransport{next: http.DefaultTransport}
+	ct := &countingTransport{suffix: "/api/v2/query", next: http.DefaultTransport}
 	cfg.URL = srv.URL
 	if cfg.Bucket == "" {
 		cfg.Bucket = srv.Bucket()

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,17 +129,6 @@ func newCadvisor() *cadvisor {
 	return c
 }
 
-type countingRT struct {
-	n    atomic.Int64
-	next http.RoundTripper
-}
-
-func (c *countingRT) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/api/v1/query_range") {
-		c.n.Add(1)
-	}
-	return c.next.RoundTrip(req)
-}
 
 func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	c := newCadvisor()
@@ -158,7 +146,7 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			rt := &countingRT{next: http.DefaultTransport}
+			rt := &countingTransport{suffix: "/api/v1/query_range", next: http.DefaultTransport}
 			src, err := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL, BatchSize: tc.batch, RoundTripper: rt})
 			if err != nil {
 				t.Fatal(err)
@@ -168,7 +156,7 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 				t.Fatal(err)
 			}
 			metrics.AssertWindows(t, got, c.want)
-			if n := rt.n.Load(); n != tc.queries {
+			if n := rt.queries.Load(); n != tc.queries {
 				t.Errorf("%d range queries, want %d", n, tc.queries)
 			}
 		})
