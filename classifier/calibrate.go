@@ -188,16 +188,7 @@ func (c *Classifier) calPoint(raw []float64, truth string) calPoint {
 	}
 	pt := calPoint{p: probs[best], right: classes[best] == truth}
 	truthFam := c.families[truth]
-	bestFam, bestP := "", 0.0
-	for f, members := range c.famMembers {
-		var p float64
-		for _, m := range members {
-			p += probs[m]
-		}
-		if p > bestP || (p == bestP && f < bestFam) {
-			bestFam, bestP = f, p
-		}
-	}
+	bestFam, bestP := c.mostProbableFamily(probs)
 	pt.fp = bestP
 	pt.famRight = bestFam != "" && bestFam == truthFam
 	return pt

@@ -284,16 +284,7 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	}
 
 	// Family fallback: the most probable family with at least two classes.
-	bestFam, bestFamP := "", 0.0
-	for f, members := range c.famMembers {
-		var p float64
-		for _, m := range members {
-			p += probs[m]
-		}
-		if p > bestFamP || (p == bestFamP && f < bestFam) {
-			bestFam, bestFamP = f, p
-		}
-	}
+	bestFam, bestFamP := c.mostProbableFamily(probs)
 	if bestFam != "" && bestFamP >= c.thresholds.Family {
 		famDist := math.Inf(1)
 		for _, m := range c.famMembers[bestFam] {
@@ -604,4 +595,21 @@ func medians(rows [][]float64) []float64 {
 		}
 	}
 	return out
+}
+
+// mostProbableFamily returns the family (of at least two classes) whose
+// classes' probabilities sum highest, ties broken by name so answers are
+// stable; "" when no family qualifies.
+func (c *Classifier) mostProbableFamily(probs []float64) (string, float64) {
+	best, bestP := "", 0.0
+	for f, members := range c.famMembers {
+		var p float64
+		for _, m := range members {
+			p += probs[m]
+		}
+		if p > bestP || (p == bestP && f < best) {
+			best, bestP = f, p
+		}
+	}
+	return best, bestP
 }
