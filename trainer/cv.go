@@ -123,6 +123,12 @@ type EvalConfig struct {
 	// LeaveOneClassOut measures the foreign-service guard: train without one
 	// class, classify its pods.
 	LeaveOneClassOut bool
+	// OODMargins are the out-of-distribution margins of the trade-off curve
+	// (needs LeaveOneClassOut): the models trained for the cross-validation
+	// and for leave-one-class-out decide again with each margin instead of
+	// their own, giving known-pod accuracy against foreign pods answered
+	// unknown. Empty skips the curve.
+	OODMargins []float64
 	// GroupBy names what the examples' Group holds (for the report);
 	// "" or "pod" when examples carry no Group.
 	GroupBy string
@@ -135,7 +141,7 @@ type EvalConfig struct {
 func DefaultEvalConfig() EvalConfig {
 	return EvalConfig{Folds: 5, Seed: 1, Train: classifier.DefaultTrainConfig(),
 		WindowLengths: []int{3, 6, 9, 12, 18, 30}, LearningFractions: []float64{0.2, 0.4, 0.6, 0.8, 1},
-		LeaveOneClassOut: true, Workers: 2}
+		LeaveOneClassOut: true, OODMargins: []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5}, Workers: 2}
 }
 
 // PodPrediction is the held-out answer for one pod.
@@ -174,13 +180,17 @@ type Report struct {
 	FamilyAnswers  int                   `json:"family_answers"`
 	// FamilyAccuracy counts a pod right when its answer's family is the true
 	// class's family (class-level answers included); abstentions are wrong.
-	FamilyAccuracy   float64               `json:"family_accuracy"`
-	WindowCurve      []CurvePoint          `json:"window_curve,omitempty"`
-	LearningCurve    []CurvePoint          `json:"learning_curve,omitempty"`
-	LeaveOneClassOut []ForeignScore        `json:"leave_one_class_out,omitempty"`
-	ForeignUnknown   float64               `json:"foreign_unknown_rate,omitempty"`
-	Thresholds       classifier.Thresholds `json:"thresholds"`
-	Predictions      []PodPrediction       `json:"predictions,omitempty"`
+	FamilyAccuracy   float64        `json:"family_accuracy"`
+	WindowCurve      []CurvePoint   `json:"window_curve,omitempty"`
+	LearningCurve    []CurvePoint   `json:"learning_curve,omitempty"`
+	LeaveOneClassOut []ForeignScore `json:"leave_one_class_out,omitempty"`
+	ForeignUnknown   float64        `json:"foreign_unknown_rate,omitempty"`
+	// ForeignTradeoff is what each out-of-distribution margin would give:
+	// the operating curve between answering known services and refusing
+	// foreign ones.
+	ForeignTradeoff []TradeoffPoint       `json:"foreign_tradeoff,omitempty"`
+	Thresholds      classifier.Thresholds `json:"thresholds"`
+	Predictions     []PodPrediction       `json:"predictions,omitempty"`
 }
 
 // ClassScore is one class's precision, recall, F1 and support (pods).
@@ -207,6 +217,20 @@ type CurvePoint struct {
 	PodAccuracy   float64 `json:"pod_accuracy"`
 	MacroF1       float64 `json:"macro_f1"`
 	Abstained     int     `json:"abstained"`
+}
+
+// TradeoffPoint is the held-out result with one out-of-distribution margin
+// (classifier.Thresholds.OODMargin; below 1 is stricter than calibrated).
+type TradeoffPoint struct {
+	OODMargin   float64 `json:"ood_margin"`
+	PodAccuracy float64 `json:"pod_accuracy"`
+	MacroF1     float64 `json:"macro_f1"`
+	Abstained   int     `json:"abstained"`
+	// Wrong counts known pods answered with a wrong class, or a family
+	// that is not theirs: the answers that would send a wrong model.
+	Wrong int `json:"wrong"`
+	// ForeignUnknown is the share of left-out classes' pods answered unknown.
+	ForeignUnknown float64 `json:"foreign_unknown_rate"`
 }
 
 // ForeignScore is how a class left out of training was answered.
@@ -246,7 +270,11 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 		groupSet[e.GroupKey()] = true
 	}
 	progressf(cfg.Progress, "evaluating %d pods (%d groups) in %d folds grouped by %s\n", len(examples), len(groupSet), len(folds), groupBy)
-	preds, windows, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "")
+	var margins []float64
+	if cfg.LeaveOneClassOut {
+		margins = cfg.OODMargins
+	}
+	preds, byMargin, windows, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "", margins)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +300,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 		if tc.Thresholds.MinSamples > L {
 			tc.Thresholds.MinSamples = L
 		}
-		p, _, err := crossValidate(examples, folds, tc, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L))
+		p, _, _, err := crossValidate(examples, folds, tc, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -288,7 +316,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 			sub[i] = Fold{Test: f.Test, Train: subsampleByClass(examples, f.Train, frac, rng)}
 			total += float64(len(sub[i].Train))
 		}
-		p, _, err := crossValidate(examples, sub, cfg.Train, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100))
+		p, _, _, err := crossValidate(examples, sub, cfg.Train, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -297,9 +325,15 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	}
 
 	if cfg.LeaveOneClassOut {
-		rep.LeaveOneClassOut, rep.ForeignUnknown, err = LeaveOneClassOut(examples, cfg.Train, cfg.Workers, cfg.Progress)
+		var foreign []float64
+		rep.LeaveOneClassOut, rep.ForeignUnknown, foreign, err = leaveOneClassOut(examples, cfg.Train, cfg.Workers, cfg.Progress, margins)
 		if err != nil {
 			return nil, err
+		}
+		for i, m := range margins {
+			s := score(byMargin[i], cfg.Train.Families)
+			rep.ForeignTradeoff = append(rep.ForeignTradeoff, TradeoffPoint{OODMargin: m, PodAccuracy: s.PodAccuracy, MacroF1: s.MacroF1,
+				Abstained: s.Abstained, Wrong: wrongAnswers(byMargin[i], cfg.Train.Families), ForeignUnknown: foreign[i]})
 		}
 	}
 	return rep, nil
@@ -335,11 +369,15 @@ func subsampleByClass(examples []classifier.Example, train []int, frac float64, 
 
 // crossValidate trains one model per fold and classifies each held-out pod's
 // first window; windows[f] = {correct, total} over all held-out sub-windows.
-func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, workers int, progress io.Writer, label string) ([]PodPrediction, [][2]int, error) {
+// crossValidate trains one model per fold and classifies the fold's test
+// pods; with margins it also returns the test pods' answers under each
+// out-of-distribution margin (byMargin[i] for margins[i]).
+func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, workers int, progress io.Writer, label string, margins []float64) (preds []PodPrediction, byMargin [][]PodPrediction, wins [][2]int, err error) {
 	type out struct {
-		preds []PodPrediction
-		win   [2]int
-		err   error
+		preds    []PodPrediction
+		byMargin [][]PodPrediction
+		win      [2]int
+		err      error
 	}
 	results := make([]out, len(folds))
 	var wg sync.WaitGroup
@@ -365,10 +403,15 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 				return
 			}
 			var o out
+			variants := withMargins(model, margins)
+			o.byMargin = make([][]PodPrediction, len(margins))
 			for _, i := range f.Test {
 				e := examples[i]
 				r := model.Classify(e.Window)
 				o.preds = append(o.preds, PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: r})
+				for mi, v := range variants {
+					o.byMargin[mi] = append(o.byMargin[mi], PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: v.Classify(e.Window)})
+				}
 				for _, w := range classifier.SubWindows(e.Window, model.Thresholds().WindowSamples, tc.WindowsPerPod) {
 					r := model.Classify(w)
 					o.win[1]++
@@ -382,16 +425,50 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 		}(fi)
 	}
 	wg.Wait()
-	var preds []PodPrediction
-	wins := make([][2]int, len(folds))
+	wins = make([][2]int, len(folds))
+	byMargin = make([][]PodPrediction, len(margins))
 	for i, r := range results {
 		if r.err != nil {
-			return nil, nil, r.err
+			return nil, nil, nil, r.err
 		}
 		preds = append(preds, r.preds...)
+		for mi := range margins {
+			byMargin[mi] = append(byMargin[mi], r.byMargin[mi]...)
+		}
 		wins[i] = r.win
 	}
-	return preds, wins, nil
+	return preds, byMargin, wins, nil
+}
+
+// wrongAnswers counts pods answered with a class other than theirs or a
+// family other than their class's.
+func wrongAnswers(preds []PodPrediction, families map[string]string) int {
+	n := 0
+	for _, p := range preds {
+		r := p.Result
+		if r.Status != classifier.StatusClassified {
+			continue
+		}
+		if r.Level == classifier.LevelFamily {
+			if r.Class != families[p.Truth] {
+				n++
+			}
+		} else if r.Class != p.Truth {
+			n++
+		}
+	}
+	return n
+}
+
+// withMargins returns copies of model deciding with each margin.
+func withMargins(model *classifier.Classifier, margins []float64) []*classifier.Classifier {
+	out := make([]*classifier.Classifier, len(margins))
+	for i, m := range margins {
+		th := model.Thresholds()
+		th.OODMargin = m
+		out[i] = model.WithThresholds(th)
+	}
+	return out
 }
 
 // score computes accuracy, per-class scores, the confusion matrix and
@@ -494,6 +571,13 @@ func score(preds []PodPrediction, families map[string]string) *Report {
 // class's pods: a foreign service should be answered unknown. The rate is
 // over all left-out pods.
 func LeaveOneClassOut(examples []classifier.Example, tc classifier.TrainConfig, workers int, progress io.Writer) ([]ForeignScore, float64, error) {
+	scores, rate, _, err := leaveOneClassOut(examples, tc, workers, progress, nil)
+	return scores, rate, err
+}
+
+// leaveOneClassOut is LeaveOneClassOut that also returns the rate of
+// left-out pods answered unknown under each of margins.
+func leaveOneClassOut(examples []classifier.Example, tc classifier.TrainConfig, workers int, progress io.Writer, margins []float64) ([]ForeignScore, float64, []float64, error) {
 	byClass := map[string][]int{}
 	var classes []string
 	for i, e := range examples {
@@ -504,10 +588,11 @@ func LeaveOneClassOut(examples []classifier.Example, tc classifier.TrainConfig, 
 	}
 	sort.Strings(classes)
 	if len(classes) < 3 {
-		return nil, 0, nil
+		return nil, 0, make([]float64, len(margins)), nil
 	}
 	out := make([]ForeignScore, len(classes))
 	errs := make([]error, len(classes))
+	unknownAt := make([][]int, len(classes)) // [class][margin]
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(workers, 1))
 	for ci, c := range classes {
@@ -529,7 +614,14 @@ func LeaveOneClassOut(examples []classifier.Example, tc classifier.TrainConfig, 
 			}
 			fs := ForeignScore{Class: c, Answers: map[string]int{}}
 			unknown := 0
+			variants := withMargins(model, margins)
+			unknownAt[ci] = make([]int, len(margins))
 			for _, i := range byClass[c] {
+				for mi, v := range variants {
+					if v.Classify(examples[i].Window).Status != classifier.StatusClassified {
+						unknownAt[ci][mi]++
+					}
+				}
 				r := model.Classify(examples[i].Window)
 				fs.Pods++
 				fs.Answers[r.Class]++
@@ -546,12 +638,19 @@ func LeaveOneClassOut(examples []classifier.Example, tc classifier.TrainConfig, 
 	}
 	wg.Wait()
 	var unk, n float64
+	atMargin := make([]float64, len(margins))
 	for i, e := range errs {
 		if e != nil {
-			return nil, 0, e
+			return nil, 0, nil, e
 		}
 		unk += out[i].UnknownRate * float64(out[i].Pods)
 		n += float64(out[i].Pods)
+		for mi := range margins {
+			atMargin[mi] += float64(unknownAt[i][mi])
+		}
 	}
-	return out, unk / n, nil
+	for mi := range atMargin {
+		atMargin[mi] /= n
+	}
+	return out, unk / n, atMargin, nil
 }

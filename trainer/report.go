@@ -22,11 +22,13 @@ const (
 	ReportConfusionPNG = "confusion.png"
 	ReportLearningPNG  = "learning_curve.png"
 	ReportWindowPNG    = "window_curve.png"
+	ReportTradeoffPNG  = "foreign_tradeoff.png"
 )
 
 // WriteReport writes the evaluation JSON and its plots into dir (created if
 // needed): a confusion-matrix heat map (colour = share of the true class's
-// pods, number = pods), the learning curve and the window-length curve.
+// pods, number = pods), the learning curve, the window-length curve and the
+// foreign-service trade-off over out-of-distribution margins.
 func WriteReport(dir string, rep *Report) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -65,6 +67,13 @@ func WriteReport(dir string, rep *Report) ([]string, error) {
 		}
 		if err := plotCurve(p, "Accuracy vs window length (first N samples of each pod)", "samples per pod (10 s each)", xs, rep.WindowCurve); err != nil {
 			return nil, fmt.Errorf("window curve plot: %w", err)
+		}
+		files = append(files, p)
+	}
+	if len(rep.ForeignTradeoff) > 0 {
+		p := filepath.Join(dir, ReportTradeoffPNG)
+		if err := plotTradeoff(p, rep.ForeignTradeoff); err != nil {
+			return nil, fmt.Errorf("trade-off plot: %w", err)
 		}
 		files = append(files, p)
 	}
@@ -181,6 +190,33 @@ func plotCurve(path, title, xlabel string, xs []float64, pts []CurvePoint) error
 	}
 	p.Legend.Top = false
 	p.Legend.Left = false
+	p.Add(plotter.NewGrid())
+	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
+}
+
+// plotTradeoff draws, per out-of-distribution margin, the held-out pod
+// accuracy and macro-F1 of known classes and the share of left-out classes'
+// pods answered unknown.
+func plotTradeoff(path string, pts []TradeoffPoint) error {
+	p := plot.New()
+	p.Title.Text = "Known services answered vs foreign services refused"
+	p.X.Label.Text = "out-of-distribution margin (× calibrated limit; lower is stricter)"
+	p.Y.Label.Text = "share"
+	p.Y.Min, p.Y.Max = 0, 1.05
+	acc := make(plotter.XYs, len(pts))
+	f1 := make(plotter.XYs, len(pts))
+	foreign := make(plotter.XYs, len(pts))
+	for i, t := range pts {
+		acc[i] = plotter.XY{X: t.OODMargin, Y: t.PodAccuracy}
+		f1[i] = plotter.XY{X: t.OODMargin, Y: t.MacroF1}
+		foreign[i] = plotter.XY{X: t.OODMargin, Y: t.ForeignUnknown}
+	}
+	if err := plotutil.AddLinePoints(p, "known: pod accuracy", acc, "known: macro-F1", f1, "foreign: answered unknown", foreign); err != nil {
+		return err
+	}
+	p.Legend.Top = false
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(40)
 	p.Add(plotter.NewGrid())
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
 }

@@ -226,6 +226,7 @@ func testEvalConfig() EvalConfig {
 	cfg.Train.Forest.Trees = 8
 	cfg.WindowLengths = []int{3, 6}
 	cfg.LearningFractions = []float64{0.5, 1}
+	cfg.OODMargins = []float64{0.25, 1, 4}
 	return cfg
 }
 
@@ -242,6 +243,21 @@ func TestEvaluateReportsHeldOutScoresAndPlots(t *testing.T) {
 	if len(rep.WindowCurve) != 2 || len(rep.LearningCurve) != 2 || len(rep.LeaveOneClassOut) != 3 {
 		t.Fatalf("curves %d %d loco %d", len(rep.WindowCurve), len(rep.LearningCurve), len(rep.LeaveOneClassOut))
 	}
+	// The trade-off curve: margin 1 is the models' own decision, so it
+	// reproduces the headline; a stricter margin never refuses fewer foreign
+	// pods, a looser one never more.
+	if len(rep.ForeignTradeoff) != 3 {
+		t.Fatalf("trade-off points %+v", rep.ForeignTradeoff)
+	}
+	if own := rep.ForeignTradeoff[1]; own.PodAccuracy != rep.PodAccuracy || own.ForeignUnknown != rep.ForeignUnknown || own.Abstained != rep.Abstained {
+		t.Fatalf("margin 1 gives %+v, the headline accuracy %v foreign %v abstained %d", own, rep.PodAccuracy, rep.ForeignUnknown, rep.Abstained)
+	}
+	for i := 1; i < len(rep.ForeignTradeoff); i++ {
+		a, b := rep.ForeignTradeoff[i-1], rep.ForeignTradeoff[i]
+		if b.ForeignUnknown > a.ForeignUnknown || b.Abstained > a.Abstained {
+			t.Fatalf("margin %v refuses more than the stricter %v: %+v vs %+v", b.OODMargin, a.OODMargin, b, a)
+		}
+	}
 	total := 0
 	for _, row := range rep.Confusion.Matrix {
 		for _, v := range row {
@@ -256,13 +272,13 @@ func TestEvaluateReportsHeldOutScoresAndPlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{ReportJSON, ReportConfusionPNG, ReportLearningPNG, ReportWindowPNG} {
+	for _, name := range []string{ReportJSON, ReportConfusionPNG, ReportLearningPNG, ReportWindowPNG, ReportTradeoffPNG} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil || st.Size() == 0 {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if len(files) != 4 {
+	if len(files) != 5 {
 		t.Fatalf("files %v", files)
 	}
 	var back map[string]any

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ type classifyFlags struct {
 	ModelFile   string
 	PodsFile    string
 	Explain     bool
+	OODMargin   float64
 }
 
 // classifyLine is one JSON line of `podclass classify`.
@@ -45,6 +47,9 @@ func newClassifyCommand() *cobra.Command {
 			if o.MetricsFile == "" {
 				return errors.New("--metrics is required")
 			}
+			if o.OODMargin < 0 || math.IsNaN(o.OODMargin) || math.IsInf(o.OODMargin, 0) {
+				return fmt.Errorf("--ood-margin %v: must be positive (or 0 for the model's own)", o.OODMargin)
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -57,6 +62,11 @@ func newClassifyCommand() *cobra.Command {
 			}
 			if err != nil {
 				return err
+			}
+			if o.OODMargin != 0 {
+				th := model.Thresholds()
+				th.OODMargin = o.OODMargin
+				model = model.WithThresholds(th)
 			}
 			src, _, err := metrics.LoadLineProtocolFile(cmd.Context(), o.MetricsFile, metrics.LineProtocolOptions{})
 			if err != nil {
@@ -109,5 +119,6 @@ func newClassifyCommand() *cobra.Command {
 	f.StringVar(&o.ModelFile, "model", o.ModelFile, "Model JSON; the embedded default model when empty.")
 	f.StringVar(&o.PodsFile, "pods", o.PodsFile, "Optional pods CSV restricting which pods are classified; all pods in the file when empty.")
 	f.BoolVar(&o.Explain, "explain", o.Explain, "Add the decision path of each answer.")
+	f.Float64Var(&o.OODMargin, "ood-margin", 0, "Override the model's out-of-distribution margin (0: the model's own); below 1 answers unknown more often.")
 	return cmd
 }

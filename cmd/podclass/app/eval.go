@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/spf13/cobra"
 
@@ -14,15 +15,23 @@ import (
 type evalFlags struct {
 	datasetFlags
 	Predictions bool
+	Curves      bool
+	Margins     []float64
 }
 
 func newEvalCommand() *cobra.Command {
-	o := evalFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples}}
+	o := evalFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples}, Curves: true,
+		Margins: trainer.DefaultEvalConfig().OODMargins}
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Cross-validate grouped by pod and print one JSON object with the held-out scores",
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
+			for _, m := range o.Margins {
+				if !(m > 0) || math.IsInf(m, 0) {
+					return fmt.Errorf("--tradeoff-margins: %v is not a positive number", m)
+				}
+			}
 			return o.validate()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -31,6 +40,10 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !o.Curves {
+				cfg.WindowLengths, cfg.LearningFractions = nil, nil
+			}
+			cfg.OODMargins = o.Margins
 			examples, err := ds.ExamplesGroupedBy(o.GroupBy)
 			if err != nil {
 				return err
@@ -53,6 +66,8 @@ func newEvalCommand() *cobra.Command {
 	}
 	o.bind(cmd)
 	cmd.Flags().BoolVar(&o.Predictions, "predictions", o.Predictions, "Include every held-out pod's answer in the JSON.")
+	cmd.Flags().BoolVar(&o.Curves, "curves", o.Curves, "Also compute the window-length and learning curves (11 more cross-validations).")
+	cmd.Flags().Float64SliceVar(&o.Margins, "tradeoff-margins", o.Margins, "Out-of-distribution margins of the foreign-service trade-off curve; empty skips it.")
 	return cmd
 }
 

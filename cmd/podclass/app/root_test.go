@@ -20,6 +20,9 @@ func TestFlagValidation(t *testing.T) {
 		"the refiner needs a Prometheus URL for prometheus":     {[]string{"refiner", "--source", "prometheus"}, "--prometheus-url is required"},
 		"the refiner refuses a timeout shorter than the window": {[]string{"refiner", "--influx-url", "http://x", "--timeout", "30s"}, "must be longer than the min window"},
 		"the refiner refuses zero workers":                      {[]string{"refiner", "--influx-url", "http://x", "--workers", "0"}, "workers"},
+		"train refuses a zero ood margin":                       {[]string{"train", "--metrics", "m.lp", "--pods", "p.csv", "--out", "m.json", "--ood-margin", "0"}, "--ood-margin 0"},
+		"eval refuses a negative trade-off margin":              {[]string{"eval", "--metrics", "m.lp", "--pods", "p.csv", "--tradeoff-margins", "0.5,-1"}, "-1 is not a positive number"},
+		"classify refuses a negative ood margin":                {[]string{"classify", "--metrics", "m.lp", "--ood-margin", "-0.5"}, "--ood-margin -0.5"},
 		"the demo refuses a zero deadline":                      {[]string{"demo", "--deadline", "0s", "--assets", t.TempDir(), "--influxd", "/bin/sh"}, "missing"},
 	}
 	for name, tc := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -30,6 +31,7 @@ type datasetFlags struct {
 	WindowSamples int
 	ReportDir     string
 	GroupBy       string
+	OODMargin     float64
 }
 
 func (d *datasetFlags) bind(cmd *cobra.Command) {
@@ -41,6 +43,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; also groups the inner threshold calibration).`)
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
+	f.Float64Var(&d.OODMargin, "ood-margin", 1, "Out-of-distribution margin of the model: multiplies each class's calibrated distance limit; below 1 answers unknown more often (foreign services, and known ones under unfamiliar load).")
 }
 
 func (d *datasetFlags) validate() error {
@@ -69,6 +72,9 @@ func (d *datasetFlags) validate() error {
 	}
 	if d.WindowSamples < 2 {
 		return fmt.Errorf("--window %d: need at least 2 samples", d.WindowSamples)
+	}
+	if !(d.OODMargin > 0) || math.IsInf(d.OODMargin, 0) {
+		return fmt.Errorf("--ood-margin %v: must be a positive number", d.OODMargin)
 	}
 	return nil
 }
@@ -120,6 +126,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	cfg.GroupBy = d.GroupBy
 	cfg.Train.Families = rules.Families()
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
+	cfg.Train.Thresholds.OODMargin = d.OODMargin
 	cfg.Progress = stderr
 	return ds, cfg, nil
 }
