@@ -206,24 +206,28 @@ func startWebhook(ctx context.Context, kube client.Client) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cm.Bootstrap(ctx); err != nil {
-		return nil, err
-	}
 	wctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- cm.Start(wctx) }()
+	done := make(chan error, 1)
 	go func() {
-		done <- webhook.Run(wctx, webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: co.CertName, KeyName: co.KeyName,
-			ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), cm.Checker())
+		done <- webhook.RunWithCerts(wctx, webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: co.CertName, KeyName: co.KeyName,
+			ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), cm)
 	}()
-	if err := waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+	if err := waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", port), done); err != nil {
 		cancel()
+		if !errors.Is(err, errWebhookStopped) {
+			<-done
+		}
+		os.RemoveAll(certDir)
 		return nil, err
 	}
-	return func() { cancel(); <-done; <-done; os.RemoveAll(certDir) }, nil
+	return func() { cancel(); <-done; os.RemoveAll(certDir) }, nil
 }
 
-func waitTLS(ctx context.Context, addr string) error {
+var errWebhookStopped = errors.New("the webhook stopped")
+
+// waitTLS waits until addr completes a TLS handshake, or the webhook whose
+// Run result arrives on done stops (its certificate bootstrap failed).
+func waitTLS(ctx context.Context, addr string, done <-chan error) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		// A full handshake, so the server logs no half-open connection.
@@ -233,6 +237,8 @@ func waitTLS(ctx context.Context, addr string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case err := <-done:
+			return fmt.Errorf("%w before serving: %w", errWebhookStopped, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

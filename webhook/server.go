@@ -33,6 +33,12 @@ type Options struct {
 	ProbeAddr string
 	// MetricsAddr serves Prometheus metrics over plain HTTP ("0" disables).
 	MetricsAddr string
+	// Bootstrap, if set, runs before the admission server starts (which
+	// reads the certificate files at start), while probes and metrics are
+	// already served: /healthz answers and /readyz fails until it returns,
+	// so a slow bootstrap (e.g. self-managed certificates waiting for the
+	// API server) is not mistaken for a dead process. An error ends Run.
+	Bootstrap func(context.Context) error
 }
 
 // TLSOptions are applied to the admission server: TLS 1.2 or later, and for
@@ -68,7 +74,15 @@ func NewServer(o Options, h admission.Handler) crwebhook.Server {
 func Run(ctx context.Context, o Options, h admission.Handler, ready healthz.Checker) error {
 	srv := NewServer(o, h)
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Start(ctx) })
+	g.Go(func() error {
+		if o.Bootstrap != nil {
+			if err := o.Bootstrap(ctx); err != nil {
+				return err
+			}
+			log.Info("Bootstrap done; starting the admission server")
+		}
+		return srv.Start(ctx)
+	})
 
 	started := srv.StartedChecker()
 	checks := map[string]healthz.Checker{"webhook": started}
@@ -88,6 +102,43 @@ func Run(ctx context.Context, o Options, h admission.Handler, ready healthz.Chec
 		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 		g.Go(func() error { return serveHTTP(ctx, "metrics", o.MetricsAddr, mux) })
 	}
+	return g.Wait()
+}
+
+// CertSource keeps the serving certificate in the files Options names, e.g.
+// the self-managed certs.Manager.
+type CertSource interface {
+	// Bootstrap writes a valid certificate (retrying until ctx is done).
+	Bootstrap(ctx context.Context) error
+	// Start renews the certificate until ctx is done.
+	Start(ctx context.Context) error
+	// Checker fails while the certificate is not valid and trusted.
+	Checker() healthz.Checker
+}
+
+// RunWithCerts is Run with certificates from src: probes are served at once,
+// src bootstraps before the admission server starts (o.Bootstrap is
+// replaced), then renews in the background; /readyz also follows
+// src.Checker.
+func RunWithCerts(ctx context.Context, o Options, h admission.Handler, src CertSource) error {
+	g, ctx := errgroup.WithContext(ctx)
+	bootstrapped := make(chan struct{})
+	o.Bootstrap = func(ctx context.Context) error {
+		if err := src.Bootstrap(ctx); err != nil {
+			return err
+		}
+		close(bootstrapped)
+		return nil
+	}
+	g.Go(func() error {
+		select {
+		case <-bootstrapped:
+			return src.Start(ctx)
+		case <-ctx.Done():
+			return nil
+		}
+	})
+	g.Go(func() error { return Run(ctx, o, h, src.Checker()) })
 	return g.Wait()
 }
 

@@ -8,10 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/podclass/podclass/certs"
 	"github.com/podclass/podclass/imagerules"
@@ -132,18 +130,7 @@ func runSelfManaged(ctx context.Context, cfg webhookConfig, h *webhook.PodAnnota
 	if err != nil {
 		return err
 	}
-	return serveWithCerts(ctx, m, cfg.Options, h)
-}
-
-// serveWithCerts bootstraps m, then serves with m renewing in the background.
-func serveWithCerts(ctx context.Context, m *certs.Manager, o webhook.Options, h *webhook.PodAnnotator) error {
-	if err := m.Bootstrap(ctx); err != nil {
-		return err
-	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return m.Start(ctx) })
-	g.Go(func() error { return webhook.Run(ctx, o, h, healthz.Checker(m.Checker())) })
-	return g.Wait()
+	return webhook.RunWithCerts(ctx, cfg.Options, h, m)
 }
 
 // setupLogging routes controller-runtime's logger to klog, which honours -v.
