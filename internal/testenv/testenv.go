@@ -6,6 +6,10 @@
 // cached); KUBEBUILDER_ASSETS overrides where they are looked for. A missing
 // binary fails the test with the command that builds it: end-to-end tests are
 // never skipped silently.
+//
+// For fault tests, Env.StopAPIServer and Env.StartAPIServer (or
+// Env.RestartAPIServer) take kube-apiserver down and bring it back on the same
+// address and certificates while etcd, and so every object, stays.
 package testenv
 
 import (
@@ -60,16 +64,22 @@ func Start(t testing.TB, o Options) *Env {
 		}
 	}
 	env := &envtest.Environment{
+		// The apiserver's certificates live in a directory the test owns, not
+		// one envtest deletes on Stop, so StartAPIServer serves the same ones
+		// again after StopAPIServer.
+		ControlPlane:          envtest.ControlPlane{APIServer: &envtest.APIServer{CertDir: t.TempDir()}},
 		BinaryAssetsDirectory: dir,
 		ErrorIfCRDPathMissing: true,
 		CRDDirectoryPaths:     o.CRDDirectoryPaths,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: o.Webhooks},
 	}
-	if len(o.APIServerFlags) > 0 {
-		args := env.ControlPlane.GetAPIServer().Configure()
-		for k, v := range o.APIServerFlags {
-			args.Set(k, v)
-		}
+	args := env.ControlPlane.GetAPIServer().Configure()
+	// On SIGTERM, end open watches at once and wait at most 2 s for them to
+	// drain, so the apiserver stops in about a second even while informers
+	// watch it (see RestartAPIServer).
+	args.Set("shutdown-watch-termination-grace-period", "2s")
+	for k, v := range o.APIServerFlags {
+		args.Set(k, v)
 	}
 	cfg, err := env.Start()
 	if err != nil {
