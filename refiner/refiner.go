@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -94,11 +95,13 @@ type Refiner struct {
 	tracker *tracker
 	pods    *PodTracker
 	health  health
+	// log is the package logger, or the manager's after Setup.
+	log logr.Logger
 }
 
 // New returns a refiner and the informer-fed tracker that feeds it.
 func New(o Options, c client.Client, src metrics.Source, models *ModelHolder, rec events.EventRecorder) (*Refiner, *PodTracker) {
-	r := &Refiner{Options: o, Client: c, Source: src, Models: models, Recorder: rec, Clock: clock.RealClock{}, tracker: newTracker()}
+	r := &Refiner{Options: o, Client: c, Source: src, Models: models, Recorder: rec, Clock: clock.RealClock{}, tracker: newTracker(), log: log}
 	r.pods = &PodTracker{Client: c, tracker: r.tracker, Workers: o.Workers, Excluded: o.ExcludedNamespaces}
 	return r, r.pods
 }
@@ -113,6 +116,7 @@ func Setup(mgr ctrl.Manager, o Options, src metrics.Source, models *ModelHolder,
 	rec := mgr.GetEventRecorder("podclass-refiner")
 	r, pods := New(o, mgr.GetClient(), src, models, rec)
 	r.Live = mgr.GetAPIReader()
+	r.log = mgr.GetLogger().WithName("refiner")
 	if err := pods.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the pod tracker: %w", err)
 	}
@@ -136,20 +140,25 @@ func (r *Refiner) NeedLeaderElection() bool { return true }
 
 // Start ticks until ctx is done. A failing metrics store backs the loop off
 // exponentially up to MaxBackoff; pods stay pending meanwhile.
+//
+// The manager cancels ctx on shutdown and when this replica loses the leader
+// lease: a tick in progress then writes no more decisions (those it had not
+// sent stay pending for the next leader) and Start returns.
 func (r *Refiner) Start(ctx context.Context) error {
-	log.Info("Starting refiner", "interval", r.Interval, "minWindow", r.MinWindow, "timeout", r.Timeout)
+	r.log.Info("Starting refiner", "interval", r.Interval, "minWindow", r.MinWindow, "timeout", r.Timeout)
 	wait := r.Interval
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			r.log.Info("Stopping refiner", "waiting", r.tracker.len())
 			return nil
 		case <-timer.C:
 		}
 		if _, err := r.Tick(ctx); err != nil && ctx.Err() == nil {
 			wait = min(max(wait*2, r.Interval), r.MaxBackoff)
-			log.Error(err, "Tick failed; pods stay pending", "retryIn", wait)
+			r.log.Error(err, "Tick failed; pods stay pending", "retryIn", wait)
 		} else {
 			wait = r.Interval
 		}
@@ -224,6 +233,10 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 		}
 	}
 	st.Decided, st.Failed = r.apply(ctx, decisions, now)
+	if left := len(decisions) - st.Decided - st.Failed; left > 0 {
+		r.log.Info("Tick cut short (shutdown or lost leadership); undecided pods stay pending for the next leader",
+			"notWritten", left, "decided", st.Decided)
+	}
 	return st, nil
 }
 
@@ -244,7 +257,8 @@ func sinceCreation(w *metrics.Window, created time.Time) *metrics.Window {
 	return &metrics.Window{Pod: w.Pod, Samples: w.Samples[i:]}
 }
 
-// apply writes decisions with at most Workers patches in flight.
+// apply writes decisions with at most Workers patches in flight, and sends
+// none once ctx is done.
 func (r *Refiner) apply(ctx context.Context, ds []decision, now time.Time) (decided, failed int) {
 	var mu sync.Mutex
 	sem := make(chan struct{}, r.Workers)
@@ -290,12 +304,15 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 		// Someone else decided, the pod is a new one under the same name, or
 		// our view of it was stale: read it past the cache and decide again
 		// next tick if it still waits.
-		log.V(2).Info("Pod changed before the patch; re-reading", "pod", w.Key.String(), "reason", err.Error())
+		r.log.V(2).Info("Pod changed before the patch; re-reading", "pod", w.Key.String(), "reason", err.Error())
 		r.recheck(ctx, w)
 		return nil
+	case ctx.Err() != nil:
+		// Stopping: the pod stays pending for whoever leads next.
+		return err
 	default:
 		patchErrors.Inc()
-		log.Error(err, "Patching pod; will retry next tick", "pod", w.Key.String())
+		r.log.Error(err, "Patching pod; will retry next tick", "pod", w.Key.String())
 		return err
 	}
 	r.tracker.forgetIf(w.Key, w.UID)

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
@@ -68,4 +69,67 @@ func TestWriteOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTickCutShort cancels a tick's context — the replica lost its lease or
+// is shutting down — before or during its patches: no patch is sent after
+// the cancellation, one cut short is no patch error, and the pod stays
+// pending for the next leader.
+func TestTickCutShort(t *testing.T) {
+	tests := map[string]struct {
+		cancelDuringPatch bool
+		sent, failed      int
+	}{
+		"cancelled before the patches sends none":           {},
+		"a patch cut short by the cancellation is no error": {cancelDuringPatch: true, sent: 1, failed: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			sent := 0
+			c := fake.NewClientBuilder().WithInterceptorFuncs(interceptor.Funcs{
+				Patch: func(ctx context.Context, _ client.WithWatch, _ client.Object, _ client.Patch, _ ...client.PatchOption) error {
+					sent++
+					cancel()
+					return ctx.Err()
+				},
+			}).Build()
+			r, _ := New(DefaultOptions(), c, nil, nil, nil)
+			w := waiting{Key: metrics.PodKey{Namespace: "ns", Name: "p"}, UID: "u", Created: time.Now().Add(-time.Minute), Annotated: true,
+				Annotations: map[string]string{api.StatusAnnotation: api.StatusPending}}
+			r.tracker.track(w)
+			d := decide(w, classifier.Result{Status: classifier.StatusClassified, Class: "redis", Confidence: 0.9}, "", "v1", time.Now(), false)
+			if !tc.cancelDuringPatch {
+				cancel()
+			}
+			errorsBefore := patchErrorCount(t)
+			decided, failed := r.apply(ctx, []decision{d}, time.Now())
+			if sent != tc.sent || decided != 0 || failed != tc.failed {
+				t.Errorf("%d patches sent, %d decided, %d failed; want %d sent, 0 decided, %d failed", sent, decided, failed, tc.sent, tc.failed)
+			}
+			if n := patchErrorCount(t) - errorsBefore; n != 0 {
+				t.Errorf("%v patch errors counted for a cancelled tick", n)
+			}
+			if r.tracker.len() != 1 {
+				t.Errorf("the pod was forgotten; it must stay pending for the next leader")
+			}
+		})
+	}
+}
+
+// patchErrorCount reads podclass_refiner_patch_errors_total.
+func patchErrorCount(t *testing.T) float64 {
+	t.Helper()
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "podclass_refiner_patch_errors_total" {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("podclass_refiner_patch_errors_total is not registered")
+	return 0
 }

@@ -1,0 +1,10 @@
+package refiner_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/podclass/podclass/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
