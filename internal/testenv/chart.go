@@ -28,6 +28,9 @@ const CertManagerModule = "github.com/cert-manager/cert-manager"
 // fails the test with the command that builds it when it is missing.
 func Helm(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("renders the chart with helm; skipped with -short")
+	}
 	p := os.Getenv("PODCLASS_HELM")
 	if p == "" {
 		t.Fatal(`PODCLASS_HELM is not set: run eval "$(hack/tools.sh env)" after hack/tools.sh helm (make test does both)`)
