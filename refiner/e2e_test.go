@@ -107,7 +107,10 @@ func recordings(t *testing.T, model *classifier.Classifier) map[string][]recordi
 
 type fixture struct {
 	t      *testing.T
+	top    *testing.T // the test that owns the control plane
 	env    *testenv.Env
+	// stopWebhook takes the webhook down.
+	stopWebhook func()
 	influx *influxtest.Server
 	source *metrics.InfluxSource
 	clock  *clocktesting.FakeClock
@@ -120,7 +123,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Skip("starts a control plane and InfluxDB")
 	}
 	env := testenv.Start(t, testenv.Options{Webhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{testenv.PodWebhook(ownNamespace)}})
-	env.ServeWebhook(t)
+	stopWebhook := env.ServeWebhook(t)
 	influx := influxtest.Start(t)
 	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket(), Timeout: 5 * time.Second})
 	if err != nil {
@@ -135,7 +138,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	env.Namespace(t, ownNamespace, false)
-	return &fixture{t: t, env: env, influx: influx, source: src, clock: clocktesting.NewFakeClock(time.Now()), model: model, rec: recordings(t, model)}
+	return &fixture{t: t, top: t, env: env, stopWebhook: stopWebhook, influx: influx, source: src, clock: clocktesting.NewFakeClock(time.Now()), model: model, rec: recordings(t, model)}
 }
 
 // startRefiner runs a refiner manager until the returned stop is called (or
@@ -505,6 +508,27 @@ func TestRefinerEndToEnd(t *testing.T) {
 		a := f.waitStatus(p, api.StatusClassified)
 		if a[api.ClassAnnotation] != f.rec[classes[1]][0].want || a[api.ImageClassAnnotation] != api.ClassUnknown {
 			t.Errorf("backfilled pod annotations %v, want class %s", a, f.rec[classes[1]][0].want)
+		}
+	})
+
+	t.Run("a pod created while the webhook is down is backfilled", func(t *testing.T) {
+		f.t = t
+		f.stopWebhook()
+		// Fail-open: the apiserver cannot reach the webhook and creates
+		// the pod in an opted-in namespace without annotations.
+		p := f.createPod("shop", "webhook-down-0", images[classes[2]])
+		if a := f.annotations(p); a[api.StatusAnnotation] != "" {
+			t.Fatalf("the webhook is down, yet the pod was annotated: %v", a)
+		}
+		f.stopWebhook = f.env.ServeWebhook(f.top) // back up for the subtests after this one
+		f.play(p, f.rec[classes[2]][0])
+		f.ageTo(p, 70*time.Second)
+		a := f.waitStatus(p, api.StatusClassified)
+		if a[api.ClassAnnotation] != f.rec[classes[2]][0].want || a[api.ImageClassAnnotation] != api.ClassUnknown {
+			t.Errorf("backfilled pod annotations %v, want class %s", a, f.rec[classes[2]][0].want)
+		}
+		if n := f.decisions("shop", p.Name, "Classified"); n != 1 {
+			t.Errorf("backfilled pod has %d Classified events, want 1", n)
 		}
 	})
 

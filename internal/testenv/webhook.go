@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 // ServeWebhook serves podclass's webhook (built-in rules) where the
 // apiserver's installed webhook configurations point, waits until it answers
 // TLS, and stops it — draining in-flight admissions — before the control
-// plane stops.
-func (e *Env) ServeWebhook(t testing.TB) {
+// plane stops, or earlier when the returned stop is called (to take the
+// webhook down in a test; stop is idempotent).
+func (e *Env) ServeWebhook(t testing.TB) (stop func()) {
 	t.Helper()
 	o := e.WebhookInstallOptions
 	ctx, cancel := context.WithCancel(context.Background())
@@ -27,12 +29,16 @@ func (e *Env) ServeWebhook(t testing.TB) {
 			CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0",
 		}, webhook.NewPodAnnotator(imagerules.Default()), nil)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("webhook server: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("webhook server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	addr := net.JoinHostPort(o.LocalServingHost, strconv.Itoa(o.LocalServingPort))
 	WaitFor(t, 10*time.Second, "the webhook to serve TLS", func() (bool, error) {
 		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
@@ -41,4 +47,5 @@ func (e *Env) ServeWebhook(t testing.TB) {
 		}
 		return true, conn.Close()
 	})
+	return stop
 }
