@@ -1,6 +1,9 @@
 package classifier
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestPickThreshold(t *testing.T) {
 	cc := CalibrationConfig{TargetPrecision: 0.9, Min: 0.2, Max: 0.9}
@@ -42,5 +45,111 @@ func TestTrainingRecordsItsCalibration(t *testing.T) {
 	th := c.Thresholds()
 	if th.Class != cal.Class || th.Family != cal.Family || th.Class < 0.2 || th.Class > 0.9 {
 		t.Fatalf("thresholds %+v, calibration %+v", th, cal)
+	}
+}
+
+func TestPickMargins(t *testing.T) {
+	cc := CalibrationConfig{MinMargin: 0.2}
+	known := func(class string, ratio float64) calPoint {
+		return calPoint{pred: class, p: 0.9, right: true, ratio: ratio}
+	}
+	foreign := func(class string, ratio float64) calPoint { return calPoint{pred: class, p: 0.9, ratio: ratio} }
+	tests := map[string]struct {
+		known, foreign []calPoint
+		want           float64
+	}{
+		"no foreign window resembles the class: the calibrated limit stays": {
+			known: []calPoint{known("a", 0.3), known("a", 0.8)}, want: 1,
+		},
+		"foreign windows beyond every known one: the margin drops below them": {
+			known:   []calPoint{known("a", 0.2), known("a", 0.3)},
+			foreign: []calPoint{foreign("a", 0.5), foreign("a", 0.6)}, want: 0.45,
+		},
+		"losing two right answers to refuse one foreign window is not worth it": {
+			known:   []calPoint{known("a", 0.6), known("a", 0.7)},
+			foreign: []calPoint{foreign("a", 0.5)}, want: 1,
+		},
+		"foreign windows predicted as another class do not count": {
+			known:   []calPoint{known("a", 0.3)},
+			foreign: []calPoint{foreign("b", 0.5), foreign("b", 0.6)}, want: 1,
+		},
+		"foreign windows under the class threshold are refused anyway": {
+			known:   []calPoint{known("a", 0.3)},
+			foreign: []calPoint{{pred: "a", p: 0.1, ratio: 0.5}}, want: 1,
+		},
+		"foreign windows closer than the minimum margin cannot be refused: the limit stays": {
+			known:   []calPoint{known("a", 0.05)},
+			foreign: []calPoint{foreign("a", 0.1), foreign("a", 0.15)}, want: 1,
+		},
+		"never below the minimum margin": {
+			known:   []calPoint{known("a", 0.05)},
+			foreign: []calPoint{foreign("a", 0.1), foreign("a", 0.25)}, want: 0.2,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := pickMargins(tc.known, tc.foreign, []string{"a", "b"}, 0.5, cc)
+			if got["a"] != tc.want {
+				t.Fatalf("margin of a %v, want %v (all: %v)", got["a"], tc.want, got)
+			}
+		})
+	}
+}
+
+// TestForeignCalibrationTightensLimits trains the same model with and
+// without ForeignMargins: the forest and thresholds agree, each class's
+// limit is the calibrated one times the margin the manifest records, and a
+// synthetic service left out of training is refused at least as often.
+func TestForeignCalibrationTightensLimits(t *testing.T) {
+	cfg := DefaultTrainConfig()
+	cfg.Forest.Trees = 10
+	cfg.Families = map[string]string{"db": "data", "cache": "data", "web": "frontend"}
+	// replica looks like db: left out of an inner model, its windows land
+	// on db, so db's limit should tighten.
+	ex := synthExamples(t, []string{"db", "replica", "cache", "web"}, 6, 30, 1)
+	plain, err := Train(ex, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Calibration.ForeignMargins = true
+	strict, err := Train(ex, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := strict.Manifest().Calibration
+	if cal == nil || len(cal.ClassMargins) != 4 || cal.ForeignWindows == 0 {
+		t.Fatalf("calibration %+v", cal)
+	}
+	if cal.ClassMargins["db"] >= 1 && cal.ClassMargins["replica"] >= 1 {
+		t.Errorf("margins %v: neither look-alike's limit tightened", cal.ClassMargins)
+	}
+	if plain.Thresholds() != strict.Thresholds() {
+		t.Fatalf("thresholds differ: %+v vs %+v", plain.Thresholds(), strict.Thresholds())
+	}
+	for i, class := range strict.Classes() {
+		m := cal.ClassMargins[class]
+		if m < 0.2 || m > 1 {
+			t.Errorf("%s: margin %v outside [0.2, 1]", class, m)
+		}
+		if got, want := strict.ood.Limit[i], plain.ood.Limit[i]*m; math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s: limit %v, want %v × %v", class, got, plain.ood.Limit[i], m)
+		}
+	}
+	for _, m := range cal.ClassMargins {
+		if m != 1 && plain.Manifest().ModelVersion == strict.Manifest().ModelVersion {
+			t.Fatal("the limits changed but the model version did not")
+		}
+	}
+	refused := func(c *Classifier) int {
+		n := 0
+		for _, e := range synthExamples(t, []string{"foreign"}, 6, 6, 5) {
+			if c.Classify(e.Window).Status != StatusClassified {
+				n++
+			}
+		}
+		return n
+	}
+	if refused(strict) < refused(plain) {
+		t.Errorf("foreign pods refused: %d with foreign calibration, %d without", refused(strict), refused(plain))
 	}
 }

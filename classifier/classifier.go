@@ -471,9 +471,17 @@ func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 		return nil, err
 	}
 	if cal, ok := calibrate(examples, cfg); ok {
+		if c.ood != nil {
+			for i, name := range c.model.Classes() {
+				if m, ok := cal.ClassMargins[name]; ok {
+					c.ood.Limit[i] *= m
+				}
+			}
+		}
 		c.thresholds.Class, c.thresholds.Family = cal.Class, cal.Family
 		c.manifest.Thresholds = c.thresholds
 		c.manifest.Calibration = cal
+		c.stampVersion() // the limits changed
 	}
 	return c, nil
 }

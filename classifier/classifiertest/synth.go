@@ -23,9 +23,12 @@ type Profile struct {
 	Faults     float64 // page faults/s
 }
 
-// Profiles are three well separated classes and a foreign one.
+// Profiles are three well separated classes, a foreign one, and "replica",
+// a look-alike of "db" (for tests of how a service resembling a known one
+// is treated).
 var Profiles = map[string]Profile{
 	"db":      {Cores: 0.8, WorkingSet: 800e6, RSSShare: 0.5, RxRate: 2e5, TxRxRatio: 3, IORead: 4e6, IOWrite: 2e6, Faults: 500},
+	"replica": {Cores: 0.7, WorkingSet: 600e6, RSSShare: 0.55, RxRate: 3e5, TxRxRatio: 2.5, IORead: 3e6, IOWrite: 2.5e6, Faults: 600},
 	"cache":   {Cores: 0.2, WorkingSet: 200e6, RSSShare: 0.95, RxRate: 1e6, TxRxRatio: 1.2, IORead: 0, IOWrite: 1e3, Faults: 50},
 	"web":     {Cores: 0.4, WorkingSet: 30e6, RSSShare: 0.7, RxRate: 1e5, TxRxRatio: 30, IORead: 1e4, IOWrite: 0, Faults: 2000},
 	"foreign": {Cores: 3, WorkingSet: 4e9, RSSShare: 0.2, RxRate: 5e7, TxRxRatio: 0.01, IORead: 5e8, IOWrite: 5e8, Faults: 1e5},

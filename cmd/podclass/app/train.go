@@ -32,6 +32,8 @@ type datasetFlags struct {
 	ReportDir     string
 	GroupBy       string
 	OODMargin     float64
+	// ForeignCalibration turns on classifier.CalibrationConfig.ForeignMargins.
+	ForeignCalibration bool
 }
 
 func (d *datasetFlags) bind(cmd *cobra.Command) {
@@ -43,6 +45,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; also groups the inner threshold calibration).`)
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
+	f.BoolVar(&d.ForeignCalibration, "foreign-calibration", false, "Tighten each class's out-of-distribution limit against simulated foreign services (inner leave-one-class-out): more unknown answers for services the model never saw, and for some it knows; one more inner model per class.")
 	f.Float64Var(&d.OODMargin, "ood-margin", 1, "Out-of-distribution margin of the model: multiplies each class's calibrated distance limit; below 1 answers unknown more often (foreign services, and known ones under unfamiliar load).")
 }
 
@@ -127,6 +130,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	cfg.Train.Families = rules.Families()
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
 	cfg.Train.Thresholds.OODMargin = d.OODMargin
+	cfg.Train.Calibration.ForeignMargins = d.ForeignCalibration
 	cfg.Progress = stderr
 	return ds, cfg, nil
 }
