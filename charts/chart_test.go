@@ -69,6 +69,39 @@ func TestHelmLintAndTemplate(t *testing.T) {
 	}
 }
 
+// TestSchemaTakesNumbersFromHelmSet: helm --set turns 0.8 into a string;
+// the schema accepts a numeric string for the trainer's numbers (the binary
+// parses it) and refuses anything else, as it refuses a number out of range.
+func TestSchemaTakesNumbersFromHelmSet(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		ok   bool
+	}{
+		"--set oodMargin=0.8":        {[]string{"--set", "trainer.oodMargin=0.8"}, true},
+		"--set-json oodMargin=0.8":   {[]string{"--set-json", "trainer.oodMargin=0.8"}, true},
+		"--set minMacroF1=0.85":      {[]string{"--set", "trainer.minMacroF1=0.85"}, true},
+		"--set minMacroF1=1":         {[]string{"--set", "trainer.minMacroF1=1"}, true},
+		"--set oodMargin=abc":        {[]string{"--set", "trainer.oodMargin=abc"}, false},
+		"--set oodMargin=-1":         {[]string{"--set", "trainer.oodMargin=-1"}, false},
+		"--set-json oodMargin=0":     {[]string{"--set-json", "trainer.oodMargin=0"}, false},
+		"--set minMacroF1=1.5":       {[]string{"--set", "trainer.minMacroF1=1.5"}, false},
+		"--set-json minMacroF1=1.5":  {[]string{"--set-json", "trainer.minMacroF1=1.5"}, false},
+		"--set foreignCalibration=1": {[]string{"--set", "trainer.foreignCalibration=1"}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"template", "podclass", testenv.ChartDir(t), "--namespace", releaseNamespace}, tc.args...)
+			out, err := testenv.RunHelm(t, args...)
+			if tc.ok && err != nil {
+				t.Fatalf("refused: %v\n%s", err, out)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error()+string(out), "schema")) {
+				t.Fatalf("accepted (err %v)", err)
+			}
+		})
+	}
+}
+
 func TestCertModesRenderTheirOwnObjects(t *testing.T) {
 	tests := map[string]struct {
 		args         []string

@@ -2,6 +2,8 @@ package charts_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,6 +18,8 @@ import (
 func TestChartArgsParseWithTheBinary(t *testing.T) {
 	tests := map[string]struct {
 		args []string
+		// trainerArgs must all be among the trainer container's args.
+		trainerArgs []string
 	}{
 		"the default values": {},
 		"cert-manager certificates": {
@@ -25,6 +29,10 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 			args: []string{"--set", "metrics.influxdb.username=podclass", "--set", "metrics.influxdb.existingSecret=influx", "--set", "trainer.enabled=false"},
 		},
 		"the default values without the trainer": {args: []string{"--set", "trainer.enabled=false"}},
+		"a strict trainer": {
+			args:        []string{"--set", "trainer.foreignCalibration=true", "--set-json", "trainer.oodMargin=0.8"},
+			trainerArgs: []string{"--foreign-calibration", "--ood-margin=0.8"},
+		},
 		"prometheus metrics": {
 			args: []string{"--set", "metrics.source=prometheus", "--set", "trainer.enabled=false"},
 		},
@@ -33,6 +41,13 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := testenv.RenderChart(t, releaseNamespace, tc.args...)
 			for _, c := range containers(t, objs) {
+				if strings.HasPrefix(c.name, "CronJob") {
+					for _, want := range tc.trainerArgs {
+						if !slices.Contains(c.args, want) {
+							t.Errorf("trainer args %v lack %s", c.args, want)
+						}
+					}
+				}
 				cmd := app.NewCommand(context.Background())
 				sub, rest, err := cmd.Find(c.args)
 				if err != nil || sub == cmd {
