@@ -166,3 +166,60 @@ func TestInfluxSourceSurvivesAnOutage(t *testing.T) {
 	}
 	metrics.AssertWindows(t, got, f.Want)
 }
+
+// delayTransport holds every response of the real server for delay while on
+// is set (unless the request's context ends first): a slow InfluxDB.
+type delayTransport struct {
+	next  http.RoundTripper
+	delay time.Duration
+	on    *atomic.Bool
+}
+
+func (d delayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(r)
+	if err != nil || !d.on.Load() {
+		return resp, err
+	}
+	select {
+	case <-time.After(d.delay):
+		return resp, nil
+	case <-r.Context().Done():
+		resp.Body.Close()
+		return nil, r.Context().Err()
+	}
+}
+
+// TestInfluxSourceSlowInfluxDB: the real influxd answers, but later than the
+// source's timeout. The read fails with an error naming InfluxDB once the
+// timeout has passed (not when the answer finally comes), and returns the
+// same windows as before once the store is fast again.
+func TestInfluxSourceSlowInfluxDB(t *testing.T) {
+	srv := influxtest.Start(t)
+	f := metrics.NewFixture()
+	srv.Write(f.LineProtocol())
+	start, end := metrics.FixtureRange()
+	var slow atomic.Bool
+	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: srv.URL, Bucket: srv.Bucket(), Timeout: time.Second,
+		HTTPClient: &http.Client{Transport: delayTransport{next: http.DefaultTransport, delay: 10 * time.Second, on: &slow}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+
+	slow.Store(true)
+	began := time.Now()
+	_, err = src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	took := time.Since(began)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "influx") {
+		t.Fatalf("slow store: error %v, want one naming InfluxDB", err)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("slow store: the read took %s, past its 1 s timeout", took)
+	}
+	slow.Store(false)
+	got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	if err != nil {
+		t.Fatalf("fast again: %v", err)
+	}
+	metrics.AssertWindows(t, got, f.Want)
+}
