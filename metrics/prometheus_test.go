@@ -129,7 +129,6 @@ func newCadvisor() *cadvisor {
 	return c
 }
 
-
 func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	c := newCadvisor()
 	srv := promtest.Start(t, c.series)

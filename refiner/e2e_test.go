@@ -106,16 +106,16 @@ func recordings(t *testing.T, model *classifier.Classifier) map[string][]recordi
 }
 
 type fixture struct {
-	t      *testing.T
-	top    *testing.T // the test that owns the control plane
-	env    *testenv.Env
+	t   *testing.T
+	top *testing.T // the test that owns the control plane
+	env *testenv.Env
 	// stopWebhook takes the webhook down.
 	stopWebhook func()
-	influx *influxtest.Server
-	source *metrics.InfluxSource
-	clock  *clocktesting.FakeClock
-	model  *classifier.Classifier
-	rec    map[string][]recording
+	influx      *influxtest.Server
+	source      *metrics.InfluxSource
+	clock       *clocktesting.FakeClock
+	model       *classifier.Classifier
+	rec         map[string][]recording
 }
 
 func newFixture(t *testing.T) *fixture {
