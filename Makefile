@@ -7,7 +7,7 @@ BIN := bin/podclass
 TOOLS_ENV = eval "$$(hack/tools.sh env)"
 FUZZTIME ?= 10s
 
-.PHONY: help build test test-unit tools demo bench bench-webhook fuzz-smoke lint image clean
+.PHONY: help build test fmt-check test-unit tools demo bench bench-webhook fuzz-smoke lint image clean
 
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,9 +19,13 @@ tools: ## Build and cache etcd, kube-apiserver, helm, influxd; install Debian's 
 	hack/tools.sh all
 	hack/prometheus.sh
 
-test: tools ## Run every test: unit, envtest e2e, real InfluxDB/Prometheus, helm, short fuzzing.
+test: tools fmt-check ## Run every test: unit, envtest e2e, real InfluxDB/Prometheus, helm, short fuzzing.
 	$(TOOLS_ENV) && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz-smoke
+
+fmt-check: ## Fail if a Go file is not gofmt-formatted.
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 test-unit: ## Unit tests only (no control plane, no servers).
 	$(GO) test -short ./...
