@@ -463,8 +463,9 @@ func DefaultTrainConfig() TrainConfig {
 // samples per pod → features → median imputation → bagged golearn trees
 // (bootstrap by pod) → out-of-distribution limits calibrated by
 // leave-one-pod-out within each class → class and family thresholds chosen
-// by an inner cross-validation grouped by pod (see CalibrationConfig). Every
-// choice uses the given examples only.
+// by an inner cross-validation grouped by pod (see CalibrationConfig) → with
+// CalibrationConfig.ForeignMargins, per-class limits tightened against
+// simulated foreign services. Every choice uses the given examples only.
 func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	c, err := fit(examples, cfg)
 	if err != nil {
