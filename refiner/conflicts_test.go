@@ -59,6 +59,21 @@ func TestRefinerConflictingUpdates(t *testing.T) {
 		}
 		p.Labels["team"] = "payments"
 	}
+	// decidedKeepingLabel waits for p's decision and checks it carries the
+	// class of its behaviour and the other writer's label.
+	decidedKeepingLabel := func(t *testing.T, p *corev1.Pod) {
+		a := f.waitStatus(p, api.StatusClassified)
+		if a[api.ClassAnnotation] != rec.want {
+			t.Errorf("class %q, want %q", a[api.ClassAnnotation], rec.want)
+		}
+		got := &corev1.Pod{}
+		if err := f.env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Labels["team"] != "payments" {
+			t.Errorf("the other writer's label was lost: %v", got.Labels)
+		}
+	}
 
 	t.Run("an unrelated update of a pending pod is kept and the decision lands", func(t *testing.T) {
 		f.t = t
@@ -67,15 +82,7 @@ func TestRefinerConflictingUpdates(t *testing.T) {
 		rep, g := hold(t, p, nil)
 		update(t, p, label)
 		g.release()
-		a := f.waitStatus(p, api.StatusClassified)
-		if a[api.ClassAnnotation] != rec.want {
-			t.Errorf("class %q, want %q", a[api.ClassAnnotation], rec.want)
-		}
-		got := &corev1.Pod{}
-		_ = f.env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), got)
-		if got.Labels["team"] != "payments" {
-			t.Errorf("the other writer's label was lost: %v", got.Labels)
-		}
+		decidedKeepingLabel(t, p)
 		f.checkLandedOnce(rep, []*corev1.Pod{p})
 		if n := f.decisions("shop", p.Name, "Classified"); n != 1 {
 			t.Errorf("%d Classified events, want 1", n)
@@ -89,27 +96,10 @@ func TestRefinerConflictingUpdates(t *testing.T) {
 		f.play(p, rec)
 		// The namespace opts in once the refiner runs: the pod has no
 		// annotations, so its patch is guarded by the resourceVersion.
-		rep, g := hold(t, p, func() {
-			ns := &corev1.Namespace{}
-			if err := f.env.Client.Get(context.Background(), client.ObjectKey{Name: "late-conflict"}, ns); err != nil {
-				t.Fatal(err)
-			}
-			ns.Labels[api.EnabledLabel] = "true"
-			if err := f.env.Client.Update(context.Background(), ns); err != nil {
-				t.Fatal(err)
-			}
-		})
+		rep, g := hold(t, p, func() { f.optIn("late-conflict") })
 		update(t, p, label)
 		g.release()
-		a := f.waitStatus(p, api.StatusClassified)
-		if a[api.ClassAnnotation] != rec.want {
-			t.Errorf("class %q, want %q", a[api.ClassAnnotation], rec.want)
-		}
-		got := &corev1.Pod{}
-		_ = f.env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), got)
-		if got.Labels["team"] != "payments" {
-			t.Errorf("the other writer's label was lost: %v", got.Labels)
-		}
+		decidedKeepingLabel(t, p)
 		sent := rep.patches.sent()
 		if len(sent) < 2 || !testFailed(sent[0].err) {
 			t.Errorf("patches %v: want the held one refused by its resourceVersion test (422), then one accepted", sent)

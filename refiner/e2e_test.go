@@ -369,6 +369,22 @@ func (f *fixture) play(p *corev1.Pod, r recording) {
 	f.influx.Write(string(lp))
 }
 
+// optIn labels an existing namespace so that its pods opt in.
+func (f *fixture) optIn(name string) {
+	f.t.Helper()
+	ns := &corev1.Namespace{}
+	if err := f.env.Client.Get(context.Background(), client.ObjectKey{Name: name}, ns); err != nil {
+		f.t.Fatal(err)
+	}
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[api.EnabledLabel] = "true"
+	if err := f.env.Client.Update(context.Background(), ns); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // ageTo moves the refiner's clock so that p has lived for d.
 func (f *fixture) ageTo(p *corev1.Pod, d time.Duration) {
 	if at := p.CreationTimestamp.Add(d); at.After(f.clock.Now()) {
@@ -497,14 +513,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 		}
 		f.play(p, f.rec[classes[1]][0])
 		f.ageTo(p, 70*time.Second)
-		ns := &corev1.Namespace{}
-		if err := f.env.Client.Get(ctx, client.ObjectKey{Name: "late"}, ns); err != nil {
-			t.Fatal(err)
-		}
-		ns.Labels[api.EnabledLabel] = "true"
-		if err := f.env.Client.Update(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
+		f.optIn("late")
 		a := f.waitStatus(p, api.StatusClassified)
 		if a[api.ClassAnnotation] != f.rec[classes[1]][0].want || a[api.ImageClassAnnotation] != api.ClassUnknown {
 			t.Errorf("backfilled pod annotations %v, want class %s", a, f.rec[classes[1]][0].want)
