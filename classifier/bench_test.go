@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/podclass/podclass/metrics"
@@ -58,12 +59,17 @@ func BenchmarkTrain1MSamples(b *testing.B) {
 	for _, e := range ex {
 		n += len(e.Window.Samples)
 	}
-	b.ReportMetric(float64(n), "samples")
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := Train(ex, DefaultTrainConfig()); err != nil {
-			b.Fatal(err)
-		}
+	for _, foreign := range []bool{false, true} {
+		cfg := DefaultTrainConfig()
+		cfg.Calibration.ForeignMargins = foreign
+		b.Run(fmt.Sprintf("foreign-calibration=%v", foreign), func(b *testing.B) {
+			b.ReportMetric(float64(n), "samples")
+			for i := 0; i < b.N; i++ {
+				if _, err := Train(ex, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
