@@ -35,8 +35,10 @@ type CalibrationConfig struct {
 	// Off by default: on the corpus it refuses 77% of foreign pods instead
 	// of 34%, at pod accuracy 0.85 instead of 0.98 (docs/evaluation.md).
 	// It fits one more inner model per class.
-	ForeignMargins bool    `json:"foreign_margins,omitempty"`
-	MinMargin      float64 `json:"min_margin,omitempty"`
+	ForeignMargins bool `json:"foreign_margins,omitempty"`
+	// MinMargin is the lowest margin ForeignMargins may choose, in (0, 1];
+	// outside that range no limit is tightened.
+	MinMargin float64 `json:"min_margin,omitempty"`
 }
 
 // DefaultCalibrationConfig is what Train uses unless told otherwise.
