@@ -331,6 +331,9 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 			return nil, err
 		}
 		for i, m := range margins {
+			if rep.LeaveOneClassOut == nil {
+				break // fewer than 3 classes: no foreign pods to score
+			}
 			s := score(byMargin[i], cfg.Train.Families)
 			rep.ForeignTradeoff = append(rep.ForeignTradeoff, TradeoffPoint{OODMargin: m, PodAccuracy: s.PodAccuracy, MacroF1: s.MacroF1,
 				Abstained: s.Abstained, Wrong: wrongAnswers(byMargin[i], cfg.Train.Families), ForeignUnknown: foreign[i]})
