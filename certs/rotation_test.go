@@ -23,6 +23,7 @@ import (
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/certs"
 	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/testenv"
 	"github.com/podclass/podclass/webhook"
 )
@@ -149,7 +150,10 @@ func installSelfManaged(t *testing.T) (env *testenv.Env, secret, whcName string,
 	env = testenv.Start(t, testenv.Options{})
 	env.Namespace(t, releaseNamespace, false)
 	env.Namespace(t, "shop", true)
-	port = freePort(t)
+	port, err := freeport.Loopback()
+	if err != nil {
+		t.Fatal(err)
+	}
 	whc := testenv.ChartWebhook(t, objs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil)
 	var rest []*unstructured.Unstructured
 	for _, o := range objs {
@@ -202,14 +206,4 @@ func impersonate(t *testing.T, env *testenv.Env, user string) client.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

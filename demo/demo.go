@@ -31,6 +31,7 @@ import (
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/certs"
 	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/influxd"
 	"github.com/podclass/podclass/metrics"
 	"github.com/podclass/podclass/refiner"
@@ -184,12 +185,10 @@ func Run(ctx context.Context, o Options) (err error) {
 // Manager create the CA and serving certificate (Secret, caBundle, files)
 // and serves until the returned stop is called.
 func startWebhook(ctx context.Context, kube client.Client) (func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	url := fmt.Sprintf("https://127.0.0.1:%d%s", port, webhook.Path)
 	whc := webhook.Configuration(configName, ownNamespace, admissionregistrationv1.WebhookClientConfig{URL: &url})
 	if err := kube.Create(ctx, whc); err != nil {

@@ -12,17 +12,17 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/testcerts"
 )
 
-func freeAddr(t *testing.T) (string, int) {
+func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String(), l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func probe(url string) int {
@@ -41,8 +41,7 @@ func probe(url string) int {
 // the server starts and /readyz passes.
 func TestProbesAnswerWhileBootstrapping(t *testing.T) {
 	dir := t.TempDir()
-	probeAddr, _ := freeAddr(t)
-	_, port := freeAddr(t)
+	probeAddr, port := "127.0.0.1:"+strconv.Itoa(freePort(t)), freePort(t)
 	release := make(chan struct{})
 	bootstrap := func(ctx context.Context) error {
 		select {
@@ -82,7 +81,7 @@ func TestProbesAnswerWhileBootstrapping(t *testing.T) {
 // (the process exits and is restarted) rather than serving without a
 // certificate.
 func TestAFailedBootstrapEndsRun(t *testing.T) {
-	_, port := freeAddr(t)
+	port := freePort(t)
 	boom := errors.New("no certificate: forbidden")
 	err := Run(context.Background(), Options{Host: "127.0.0.1", Port: port, CertDir: t.TempDir(), CertName: "tls.crt", KeyName: "tls.key",
 		ProbeAddr: "0", MetricsAddr: "0", Bootstrap: func(context.Context) error { return boom }}, admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/testcerts"
 )
 
@@ -27,12 +27,10 @@ func TestRunDrainsInFlightAdmissionsOnShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 
 	entered := make(chan struct{})
 	slow := admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {

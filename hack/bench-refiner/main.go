@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/influxd"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/tools"
@@ -208,7 +208,7 @@ func run(ctx context.Context, n, qps int, bin, corpus string, through bool) erro
 	if err != nil {
 		return err
 	}
-	metricsPort, err := freePort()
+	metricsPort, err := freeport.Loopback()
 	if err != nil {
 		return err
 	}
@@ -353,15 +353,6 @@ func writeKubeconfig(env *envtest.Environment, cfg *rest.Config, dir string) (st
 	}
 	path := filepath.Join(dir, "kubeconfig")
 	return path, os.WriteFile(path, b, 0o600)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // admissionLatency prints what the apiserver measured for our webhook:

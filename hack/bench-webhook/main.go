@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -34,6 +33,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/testcerts"
 	"github.com/podclass/podclass/webhook"
 )
@@ -70,7 +70,7 @@ func run(rate int, duration time.Duration, conns int, findMax bool, p99 time.Dur
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := freeport.Loopback()
 	if err != nil {
 		return err
 	}
@@ -230,13 +230,4 @@ func waitUp(client *http.Client, url string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("webhook at %s did not come up", url)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

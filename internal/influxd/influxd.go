@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/tools"
 )
 
@@ -60,11 +60,11 @@ func Start(bin, dir string) (*Server, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("influxd %s not found at %s (%w): run `hack/tools.sh influxd`, or set PODCLASS_INFLUXD", Version, bin, err)
 	}
-	httpPort, err := freePort()
+	httpPort, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
-	rpcPort, err := freePort()
+	rpcPort, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
@@ -244,17 +244,6 @@ func waitPing(base string, exited <-chan struct{}) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before influxd binds it; on loopback that is rare enough.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tail returns the end of a log for a failure message.

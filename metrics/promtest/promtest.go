@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podclass/podclass/internal/freeport"
 )
 
 // startTimeout bounds waiting for /-/ready; generous for shared CI cores.
@@ -103,7 +104,10 @@ func Start(tb testing.TB, series []Series) *Server {
 	if err := os.WriteFile(config, []byte("global:\n  evaluation_interval: 1h\nscrape_configs: []\n"), 0o600); err != nil {
 		tb.Fatalf("promtest: %v", err)
 	}
-	port := freePort(tb)
+	port, err := freeport.Loopback()
+	if err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: filepath.Join(dir, "prometheus.log"), exited: make(chan struct{})}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
@@ -238,16 +242,6 @@ func formatValue(v float64) string {
 		return "-Inf"
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("promtest: finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func tail(path string) string {
