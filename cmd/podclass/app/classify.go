@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,7 +46,7 @@ func newClassifyCommand() *cobra.Command {
 			if o.MetricsFile == "" {
 				return errors.New("--metrics is required")
 			}
-			if o.OODMargin < 0 || math.IsNaN(o.OODMargin) || math.IsInf(o.OODMargin, 0) {
+			if o.OODMargin != 0 && !positive(o.OODMargin) {
 				return fmt.Errorf("--ood-margin %v: must be positive (or 0 for the model's own)", o.OODMargin)
 			}
 			return nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ func newEvalCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			for _, m := range o.Margins {
-				if !(m > 0) || math.IsInf(m, 0) {
+				if !positive(m) {
 					return fmt.Errorf("--tradeoff-margins: %v is not a positive number", m)
 				}
 			}

@@ -76,7 +76,7 @@ func (d *datasetFlags) validate() error {
 	if d.WindowSamples < 2 {
 		return fmt.Errorf("--window %d: need at least 2 samples", d.WindowSamples)
 	}
-	if !(d.OODMargin > 0) || math.IsInf(d.OODMargin, 0) {
+	if !positive(d.OODMargin) {
 		return fmt.Errorf("--ood-margin %v: must be a positive number", d.OODMargin)
 	}
 	return nil
@@ -88,6 +88,9 @@ func (d *datasetFlags) rules() (*imagerules.Rules, error) {
 	}
 	return imagerules.LoadFile(d.RulesFile)
 }
+
+// positive says whether v is a finite number above zero (not NaN).
+func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 // load reads the pods CSV and the line-protocol file and assembles the
 // labelled dataset; progress goes to stderr.
