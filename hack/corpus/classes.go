@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -15,15 +16,31 @@ type Class struct {
 	Container string
 	Images    []string
 	Apps      []string // deployment-name stems, chosen per pod
-	Start     func(ctx context.Context, p *Pod) error
+	// Foreign classes are recorded to test foreign → unknown: the classifier
+	// never learns them.
+	Foreign bool
+	Start   func(ctx context.Context, p *Pod) error
+}
+
+func atoiDef(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o644)
 }
 
+// opt is a server option: the scenario's, else the machine shape's default,
+// else def.
 func opt(p *Pod, key, def string) string {
 	if v, ok := p.Scenario.Opts[key]; ok {
+		return v
+	}
+	if v, ok := p.Machine.Opts[key]; ok {
 		return v
 	}
 	return def
@@ -325,7 +342,9 @@ max_queued_messages 10000
 // startHAProxy starts an nginx backend in the client netns in a cgroup of its
 // own (not recorded), then haproxy, the recorded pod, in front of it. All
 // frontend and backend traffic crosses haproxy's eth0, as in a cluster.
-func startHAProxy(ctx context.Context, p *Pod) error {
+// startBackend starts an nginx backend in the client netns, in a cgroup of
+// its own (not recorded), listening on CliIP:8080 and :8081, for the proxies.
+func (p *Pod) startBackend(ctx context.Context) error {
 	beCg, err := p.addCgroup("backend")
 	if err != nil {
 		return err
@@ -347,10 +366,13 @@ func startHAProxy(ctx context.Context, p *Pod) error {
 	if err := p.start(Spec{Cgroup: beCg, NetNS: p.CliNS, Args: []string{"nginx", "-c", beConf, "-e", filepath.Join(beDir, "log", "error.log"), "-g", "daemon off;"}}); err != nil {
 		return err
 	}
-	if err := p.waitTCP(ctx, p.CliIP+":8080", 30*time.Second); err != nil {
+	return p.waitTCP(ctx, p.CliIP+":8080", 30*time.Second)
+}
+
+func startHAProxy(ctx context.Context, p *Pod) error {
+	if err := p.startBackend(ctx); err != nil {
 		return err
 	}
-
 	mode := opt(p, "mode", "http")
 	logopt := "option httplog"
 	extra := "  option forwardfor\n  http-reuse safe\n"
@@ -358,10 +380,10 @@ func startHAProxy(ctx context.Context, p *Pod) error {
 		logopt, extra = "option tcplog", ""
 	}
 	cf := filepath.Join(p.conf(), "haproxy.cfg")
-	err = writeFile(cf, fmt.Sprintf(`global
+	err := writeFile(cf, fmt.Sprintf(`global
   log stdout format raw local0
   maxconn 4096
-  nbthread 2
+  nbthread %[6]s
   user haproxy
   group haproxy
   pidfile %[1]s/haproxy.pid
@@ -383,7 +405,7 @@ backend be
   balance roundrobin
   server web1 %[2]s:8080 check inter 2s
   server web2 %[2]s:8081 check inter 2s
-`, p.run(), p.CliIP, mode, logopt, extra))
+`, p.run(), p.CliIP, mode, logopt, extra, opt(p, "nbthread", "2")))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@
 // sampled every 10 s into the line protocol telegraf's kubernetes and docker
 // inputs write. Run it through hack/corpus/record.sh (root, Debian).
 //
-//	corpus [-out testdata/corpus] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
+//	corpus [-out testdata/corpus] [-machine cpu1|cpu2] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
 package main
 
 import (
@@ -31,6 +31,16 @@ func main() {
 			os.Exit(linesMain(os.Args[2:]))
 		case "memcload":
 			os.Exit(memcloadMain(os.Args[2:]))
+		case "httpload":
+			os.Exit(httpLoadMain(os.Args[2:]))
+		case "exporter":
+			os.Exit(exporterMain(os.Args[2:]))
+		case "amqpload":
+			os.Exit(amqpLoadMain(os.Args[2:]))
+		case "zkload":
+			os.Exit(zkLoadMain(os.Args[2:]))
+		case "etcdload":
+			os.Exit(etcdLoadMain(os.Args[2:]))
 		}
 	}
 	os.Exit(record())
@@ -51,7 +61,7 @@ func record() int {
 	interval := flag.Duration("interval", 10*time.Second, "sampling interval (telegraf default)")
 	only := flag.String("only", "", "comma-separated classes to record (default: all)")
 	smoke := flag.Bool("smoke", false, "one loaded pod per class, short duration")
-	node := flag.String("node", "worker-1", "node_name tag")
+	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod) or cpu2 (2 CPUs, 3 GiB)")
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	flag.Parse()
@@ -79,7 +89,12 @@ func record() int {
 		return 1
 	}
 
-	pods := plan(*only, *smoke, *seed, *node, self)
+	m, ok := machines[*machine]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown machine shape %q\n", *machine)
+		return 2
+	}
+	pods := plan(*only, *smoke, *seed, m, self)
 	if len(pods) == 0 {
 		fmt.Fprintln(os.Stderr, "no pods to record")
 		return 1
@@ -88,6 +103,7 @@ func record() int {
 	defer stop()
 
 	start := time.Now()
+	fmt.Printf("machine %s (cpus %s, %d MiB per pod): ", m.Name, m.CPUs, m.Memory>>20)
 	fmt.Printf("recording %d pods, %d at a time, %s each, sample every %s\n", len(pods), *parallel, *duration, *interval)
 	results := make([]result, len(pods))
 	sem := make(chan struct{}, *parallel)
@@ -139,7 +155,7 @@ func record() int {
 
 // plan lists the pods: for each class its scenarios, interleaved so that
 // every wave of concurrent pods mixes classes and intensities.
-func plan(only string, smoke bool, seed int64, node, self string) []*Pod {
+func plan(only string, smoke bool, seed int64, m *Machine, self string) []*Pod {
 	want := map[string]bool{}
 	for _, c := range strings.Split(only, ",") {
 		if c != "" {
@@ -149,6 +165,16 @@ func plan(only string, smoke bool, seed int64, node, self string) []*Pod {
 	byClass := map[string][]*Scenario{}
 	for _, s := range scenarios {
 		byClass[s.Class] = append(byClass[s.Class], s)
+	}
+	// Each machine shape records its share of each class's scenarios.
+	for c, list := range byClass {
+		var mine []*Scenario
+		for i, s := range list {
+			if smoke || m.pick(i, len(list)) {
+				mine = append(mine, s)
+			}
+		}
+		byClass[c] = mine
 	}
 	rng := rand.New(rand.NewSource(seed))
 	namespaces := []string{"shop", "analytics", "iot", "platform"}
@@ -182,10 +208,15 @@ func plan(only string, smoke bool, seed int64, node, self string) []*Pod {
 				Scenario:  s,
 				Image:     cl.Images[rng.Intn(len(cl.Images))],
 				Namespace: namespaces[(k+ci)%len(namespaces)],
-				Node:      node,
+				Node:      m.Node,
+				Machine:   m,
 				self:      self,
 			}
 			p.Name = podName(rng, cl.Apps[rng.Intn(len(cl.Apps))])
+			// About half the pods of a class with an exporter run it as a sidecar.
+			if sc := sidecars[c]; sc != nil && rng.Intn(2) == 0 {
+				p.Sidecar = sc
+			}
 			pods = append(pods, p)
 		}
 	}
@@ -227,6 +258,16 @@ func recordPod(ctx context.Context, p *Pod, duration, interval time.Duration, wo
 			return
 		}
 		p.logf("server ready after %s", time.Since(t0).Round(time.Millisecond))
+		if p.side != nil {
+			// Containers of a pod start together: the load does not wait
+			// for the exporter, but a sidecar that never comes up fails the pod.
+			go func() {
+				if err := p.startSidecar(lctx); err != nil && lctx.Err() == nil {
+					p.logf("sidecar: %v", err)
+					p.sideFailed.Store(true)
+				}
+			}()
+		}
 		loadErr <- p.Scenario.Load(lctx, p)
 	}()
 
@@ -239,9 +280,10 @@ func recordPod(ctx context.Context, p *Pod, duration, interval time.Duration, wo
 		}
 		cur := p.read()
 		b.WriteString(p.lines(prev, cur))
-		p.logf("sample %d: cpu=%.3f cores mem=%dMiB ws=%dMiB rx=%d tx=%d io=%d/%d", i,
-			float64(cur.cpuNs-prev.cpuNs)/float64(cur.t.Sub(prev.t).Nanoseconds()),
-			cur.memUsage>>20, (cur.memUsage-min(cur.inactive, cur.memUsage))>>20, cur.rx, cur.tx, cur.ioRead, cur.ioWrite)
+		c, pc := cur.main, prev.main
+		p.logf("sample %d: cpu=%.3f cores mem=%dMiB ws=%dMiB rx=%d tx=%d io=%d/%d procs=%d threads=%d fds=%d sockets=%d", i,
+			float64(c.cpuNs-pc.cpuNs)/float64(cur.t.Sub(prev.t).Nanoseconds()),
+			c.memUsage>>20, (c.memUsage-min(c.inactive, c.memUsage))>>20, cur.rx, cur.tx, c.ioRead, c.ioWrite, c.procs, c.threads, c.fds, c.sockets)
 		prev = cur
 		select {
 		case err := <-loadErr:
@@ -254,6 +296,10 @@ func recordPod(ctx context.Context, p *Pod, duration, interval time.Duration, wo
 		}
 	}
 	cancel()
+	if p.sideFailed.Load() {
+		res.err = fmt.Errorf("sidecar %s did not start", p.Sidecar.Name)
+		return
+	}
 	if loadErr != nil {
 		if err := <-loadErr; err != nil {
 			res.err = err
@@ -289,9 +335,14 @@ func writeOutputs(out string, results []result) error {
 		return err
 	}
 	w := csv.NewWriter(cf)
-	w.Write([]string{"namespace", "pod_name", "image", "class", "scenario", "duration_s"})
+	w.Write([]string{"namespace", "pod_name", "image", "class", "scenario", "duration_s", "machine", "container", "sidecar", "known"})
 	for _, r := range ok {
-		w.Write([]string{r.pod.Namespace, r.pod.Name, r.pod.Image, r.pod.Class.Name, r.pod.Scenario.Name, fmt.Sprint(int(r.span.Seconds()))})
+		side := ""
+		if r.pod.Sidecar != nil {
+			side = r.pod.Sidecar.Name
+		}
+		w.Write([]string{r.pod.Namespace, r.pod.Name, r.pod.Image, r.pod.Class.Name, r.pod.Scenario.Name, fmt.Sprint(int(r.span.Seconds())),
+			r.pod.Machine.Name, r.pod.Class.Container, side, fmt.Sprint(!r.pod.Class.Foreign)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

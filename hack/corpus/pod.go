@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,9 +23,9 @@ const (
 )
 
 // controllers are the cgroup v1 hierarchies every pod (and every client
-// group) is placed in. cpuacct, memory and blkio are read by the sampler;
-// pids is what cleanup walks to find processes.
-var controllers = []string{"cpuacct", "memory", "blkio", "pids"}
+// group) is placed in. cpuacct, memory, blkio and pids are read by the
+// sampler (pids also by cleanup); cpuset confines pods to the machine shape.
+var controllers = []string{"cpuacct", "memory", "blkio", "pids", "cpuset"}
 
 // Pod is one recorded "pod": a real server process tree in its own cgroups
 // and network namespace, with a client namespace on the other end of a veth.
@@ -36,6 +37,8 @@ type Pod struct {
 	Scenario  *Scenario
 	Image     string
 	Node      string
+	Machine   *Machine
+	Sidecar   *Sidecar // a helper container beside the server, or nil
 
 	Dir    string // workRoot/<name>: data/, log/, run/, conf/
 	SrvNS  string // server netns; holds eth0 = SrvIP
@@ -51,6 +54,16 @@ type Pod struct {
 	mu     sync.Mutex
 	procs  []*exec.Cmd
 	extDir []string
+	side   *sidecarRun
+	// logPath is the pod's log file in the work directory (kept after teardown).
+	logPath    string
+	sideFailed atomic.Bool
+}
+
+// sidecarRun is a started sidecar container: its cgroup.
+type sidecarRun struct {
+	*Sidecar
+	cg string
 }
 
 func (p *Pod) data() string { return filepath.Join(p.Dir, "data") }
@@ -81,7 +94,8 @@ func (p *Pod) setup(logDir string) error {
 	p.cliCg = cgroupParent + "/_clients-" + p.Name
 	p.Dir = filepath.Join(workRoot, p.Name)
 
-	f, err := os.Create(filepath.Join(logDir, p.Name+".log"))
+	p.logPath = filepath.Join(logDir, p.Name+".log")
+	f, err := os.Create(p.logPath)
 	if err != nil {
 		return err
 	}
@@ -97,6 +111,19 @@ func (p *Pod) setup(logDir string) error {
 		if err := mkCgroup(cg); err != nil {
 			return err
 		}
+	}
+	if err := p.Machine.confine(p.cg); err != nil {
+		return err
+	}
+	if p.Sidecar != nil {
+		cg, err := p.addCgroup("side")
+		if err != nil {
+			return err
+		}
+		if err := p.Machine.confine(cg); err != nil {
+			return err
+		}
+		p.side = &sidecarRun{Sidecar: p.Sidecar, cg: cg}
 	}
 	vs, vc := fmt.Sprintf("pcv%ds", p.Idx), fmt.Sprintf("pcv%dc", p.Idx)
 	sh("ip", "netns", "del", p.SrvNS)
@@ -128,6 +155,9 @@ func mkCgroup(cg string) error {
 		if err := os.MkdirAll(filepath.Join(cgroupRoot, c, cg), 0o755); err != nil {
 			return err
 		}
+	}
+	if err := initCpuset(cg); err != nil {
+		return err
 	}
 	return enableBlkioStats(cg)
 }

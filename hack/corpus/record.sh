@@ -16,7 +16,7 @@ if [[ $(id -u) != 0 ]]; then
 	echo "record.sh: must run as root (cgroups, netns)" >&2
 	exit 1
 fi
-for c in cpuacct memory blkio pids; do
+for c in cpuacct memory blkio pids cpuset; do
 	if [[ ! -d /sys/fs/cgroup/$c ]]; then
 		echo "record.sh: cgroup v1 controller $c not mounted at /sys/fs/cgroup/$c" >&2
 		exit 1
@@ -24,7 +24,9 @@ for c in cpuacct memory blkio pids; do
 done
 
 PKGS=(mariadb-server sysbench postgresql postgresql-contrib redis-server redis-tools memcached
-	nginx apache2 apache2-utils wrk mosquitto mosquitto-clients haproxy iproute2 util-linux procps)
+	nginx apache2 apache2-utils wrk mosquitto mosquitto-clients haproxy iproute2 util-linux procps
+	rabbitmq-server zookeeper etcd-server prometheus lighttpd varnish caddy
+	prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,7 +47,7 @@ fi
 
 # Stop the distribution services if anything started them: each recorded
 # server runs in its own namespace, but they would compete for CPU.
-for svc in mariadb postgresql redis-server memcached nginx apache2 mosquitto haproxy; do
+for svc in mariadb postgresql redis-server memcached nginx apache2 mosquitto haproxy rabbitmq-server zookeeper etcd prometheus lighttpd varnish caddy prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter; do
 	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 	elif [[ -x /etc/init.d/$svc ]]; then
@@ -71,7 +73,7 @@ cleanup() {
 		[[ -n $pids ]] && kill -$sig $pids 2>/dev/null
 		[[ -n $pids ]] && sleep 3
 	done
-	for c in cpuacct memory blkio pids; do
+	for c in cpuacct memory blkio pids cpuset; do
 		for d in /sys/fs/cgroup/$c/$CG/*/; do [[ -d $d ]] && rmdir "$d"; done
 		[[ -d /sys/fs/cgroup/$c/$CG ]] && rmdir /sys/fs/cgroup/$c/$CG
 	done

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Machine is a node shape the corpus is recorded on. A shape confines every
+// pod of a run to a CPU set and a memory limit, as a node of that size would,
+// so servers that size their worker and thread pools from the CPUs they see
+// (Go's GOMAXPROCS, the JVM, Erlang schedulers, haproxy's nbthread) and the
+// config defaults that come with a bigger or smaller node differ between
+// machines. Leave-machine-out evaluation trains on one shape and tests on
+// the other.
+type Machine struct {
+	Name   string
+	Node   string // node_name tag
+	CPUs   string // cpuset.cpus of every pod
+	NCPU   int    // CPUs in the set: what "auto" pool sizes see
+	Memory int64  // memory.limit_in_bytes of every pod
+	// Opts are the config defaults operators pick for a node of this size;
+	// a scenario's own Opts win over them.
+	Opts map[string]string
+	// first says which scenarios of a class (by index in the class's list)
+	// this shape records; see pick.
+	first bool
+}
+
+var machines = map[string]*Machine{
+	"cpu1": {Name: "cpu1", Node: "edge-node-1", CPUs: "0", NCPU: 1, Memory: 1 << 30, first: true,
+		Opts: map[string]string{"workers": "1", "nbthread": "1", "buffer_pool": "128M", "shared_buffers": "128MB",
+			"threads": "2", "zk_heap": "256", "mem": "64"}},
+	"cpu2": {Name: "cpu2", Node: "worker-7", CPUs: "0-1", NCPU: 2, Memory: 3 << 30,
+		Opts: map[string]string{"workers": "2", "nbthread": "2", "buffer_pool": "256M", "shared_buffers": "256MB",
+			"threads": "4", "zk_heap": "768", "mem": "128"}},
+}
+
+// pick reports whether scenario i of a class with n scenarios is recorded on
+// m. Both shapes record the idle scenario and the scenario at index 3 (the same
+// load on two machines); the first shape records the first half of the rest,
+// the second shape the other half, so most loads are seen on one machine only
+// and leave-machine-out also tests unseen loads.
+func (m *Machine) pick(i, n int) bool {
+	if i == 0 || i == 3 {
+		return true
+	}
+	half := (n+1)/2 + 1
+	if m.first {
+		return i < half
+	}
+	return i >= half
+}
+
+// confine writes the machine's CPU set and memory limit into cg (which must
+// already exist in every controller).
+func (m *Machine) confine(cg string) error {
+	if err := os.WriteFile(filepath.Join(cgroupRoot, "cpuset", cg, "cpuset.cpus"), []byte(m.CPUs), 0o644); err != nil {
+		return fmt.Errorf("cpuset %s on %s: %w", m.CPUs, cg, err)
+	}
+	if m.Memory > 0 {
+		if err := os.WriteFile(filepath.Join(cgroupRoot, "memory", cg, "memory.limit_in_bytes"), []byte(fmt.Sprint(m.Memory)), 0o644); err != nil {
+			return fmt.Errorf("memory limit on %s: %w", cg, err)
+		}
+	}
+	return nil
+}
+
+// initCpuset gives cg (and its parents below the root) every CPU and memory
+// node of the root: a new cpuset cgroup starts empty and accepts no task.
+func initCpuset(cg string) error {
+	root := filepath.Join(cgroupRoot, "cpuset")
+	cpus, err := os.ReadFile(filepath.Join(root, "cpuset.cpus"))
+	if err != nil {
+		return err
+	}
+	mems, err := os.ReadFile(filepath.Join(root, "cpuset.mems"))
+	if err != nil {
+		return err
+	}
+	dir := root
+	for _, part := range strings.Split(cg, "/") {
+		dir = filepath.Join(dir, part)
+		for name, v := range map[string][]byte{"cpuset.cpus": cpus, "cpuset.mems": mems} {
+			cur, _ := os.ReadFile(filepath.Join(dir, name))
+			if strings.TrimSpace(string(cur)) != "" {
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.TrimSpace(string(v))), 0o644); err != nil {
+				return fmt.Errorf("%s of %s: %w", name, dir, err)
+			}
+		}
+	}
+	return nil
+}
