@@ -69,7 +69,10 @@ const (
 
 // Values of SourceAnnotation.
 const (
-	SourceImage   = "image"
+	SourceImage = "image"
+	// SourcePorts is a guess from a main container's declared ports, made
+	// only for an image no rule knows.
+	SourcePorts   = "ports"
 	SourceHint    = "hint"
 	SourceMetrics = "metrics"
 )

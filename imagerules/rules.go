@@ -25,6 +25,7 @@ import (
 const (
 	ConfidenceExact = 0.95 // the rule named the whole repository path, or library/<name>
 	ConfidenceName  = 0.8  // the rule's name matched the last path component only
+	ConfidencePorts = 0.6  // a declared containerPort that a class listens on by convention
 	ConfidenceHint  = 0.5  // a user's podclass.io/hint, never verified
 )
 
@@ -42,6 +43,11 @@ type Class struct {
 	// matches the last path component under any organisation (mysql matches
 	// library/mysql and acme/mysql). Shell globs (path.Match) are allowed.
 	Images []string `json:"images"`
+	// Ports are container ports the service listens on by convention (3306
+	// for mysql). A declared port is a weaker guess than an image: it is what
+	// the pod author wrote, not what runs, so it only speaks for an image no
+	// rule knows, and it never enters the behaviour model.
+	Ports []int32 `json:"ports,omitempty"`
 }
 
 // Sidecars says which containers are helpers, not the pod's service.
@@ -68,6 +74,7 @@ type Rules struct {
 	byName map[string]int
 	byPath map[string]int
 	globs  []glob
+	byPort map[int32]int
 }
 
 type glob struct {
@@ -92,6 +99,7 @@ func New(f File) (*Rules, error) {
 		sidecars: f.Sidecars,
 		byName:   map[string]int{},
 		byPath:   map[string]int{},
+		byPort:   map[int32]int{},
 	}
 	for i, c := range f.Classes {
 		if c.Name == "" || c.Name == ClassUnknown {
@@ -102,6 +110,15 @@ func New(f File) (*Rules, error) {
 		}
 		r.families[c.Name] = c.Family
 		r.classes = append(r.classes, c)
+		for _, port := range c.Ports {
+			if port < 1 || port > 65535 {
+				return nil, fmt.Errorf("class %q: port %d is not in 1-65535", c.Name, port)
+			}
+			if prev, dup := r.byPort[port]; dup && prev != len(r.classes)-1 {
+				return nil, fmt.Errorf("port %d names both %q and %q", port, r.classes[prev].Name, c.Name)
+			}
+			r.byPort[port] = len(r.classes) - 1
+		}
 		for _, p := range c.Images {
 			p = strings.ToLower(strings.TrimSpace(p))
 			if p == "" {
@@ -213,6 +230,31 @@ func (r *Rules) matchRepository(repo string) Match {
 		}
 	}
 	return Match{Class: ClassUnknown}
+}
+
+// MatchPorts names a class from one container's declared ports, for an image
+// no rule knows. The answer is the class every known port agrees on, with
+// ConfidencePorts; ports that name two classes (a pod exposing 3306 and 6379
+// in one container) or none give Class "unknown".
+func (r *Rules) MatchPorts(ports []int32) Match {
+	found := -1
+	var rule string
+	for _, p := range ports {
+		i, ok := r.byPort[p]
+		if !ok {
+			continue
+		}
+		if found >= 0 && found != i {
+			return Match{Class: ClassUnknown}
+		}
+		if found < 0 {
+			found, rule = i, fmt.Sprintf("port %d", p)
+		}
+	}
+	if found < 0 {
+		return Match{Class: ClassUnknown}
+	}
+	return r.match(found, ConfidencePorts, rule)
 }
 
 func (r *Rules) match(i int, confidence float64, rule string) Match {

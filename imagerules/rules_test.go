@@ -73,6 +73,36 @@ func TestIsSidecar(t *testing.T) {
 	}
 }
 
+func TestMatchPorts(t *testing.T) {
+	r := Default()
+	tests := map[string]struct {
+		ports []int32
+		class string
+	}{
+		"mysql's port":                           {[]int32{3306}, "mysql"},
+		"redis among generic ports":              {[]int32{8080, 6379}, "redis"},
+		"rabbitmq's AMQP and management ports":   {[]int32{5672, 15672}, "rabbitmq"},
+		"zookeeper's client port":                {[]int32{2181}, "zookeeper"},
+		"etcd's client port":                     {[]int32{2379}, "etcd"},
+		"prometheus's port":                      {[]int32{9090}, "prometheus"},
+		"a generic web port names nothing":       {[]int32{80, 443, 8080}, "unknown"},
+		"ports of two classes name nothing":      {[]int32{3306, 6379}, "unknown"},
+		"no ports name nothing":                  {nil, "unknown"},
+		"an impossible port is simply not known": {[]int32{-1, 0, 70000}, "unknown"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := r.MatchPorts(tc.ports)
+			if m.Class != tc.class {
+				t.Fatalf("MatchPorts(%v) = %+v, want class %q", tc.ports, m, tc.class)
+			}
+			if m.Class != ClassUnknown && (m.Confidence != ConfidencePorts || m.Confidence > 0.6) {
+				t.Errorf("confidence = %v, want %v (at most 0.6)", m.Confidence, ConfidencePorts)
+			}
+		})
+	}
+}
+
 func TestLoad(t *testing.T) {
 	tests := map[string]struct {
 		yaml    string
@@ -91,6 +121,8 @@ func TestLoad(t *testing.T) {
 		"one pattern for two classes is an error": {yaml: "classes:\n- name: a\n  images: [x]\n- name: b\n  images: [x]\n", wantErr: "both"},
 		"a malformed glob is an error":            {yaml: "classes:\n- name: a\n  images: ['[x']\n", wantErr: "pattern"},
 		"not YAML at all is an error":             {yaml: "\t{{{", wantErr: "parsing"},
+		"a port out of range is an error":         {yaml: "classes:\n- name: a\n  images: [x]\n  ports: [70000]\n", wantErr: "1-65535"},
+		"one port for two classes is an error":    {yaml: "classes:\n- name: a\n  images: [x]\n  ports: [80]\n- name: b\n  images: [y]\n  ports: [80]\n", wantErr: "port 80 names both"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -55,6 +55,12 @@ func TestWebhookThroughRealAPIServer(t *testing.T) {
 			pod:  pod("shop", "db", nil, nil, ctr("mysql", "bitnami/mysql:8")),
 			want: map[string]string{api.ClassAnnotation: "mysql", api.StatusAnnotation: "pending", api.SourceAnnotation: "image", api.FamilyAnnotation: "database"},
 		},
+		"an image no rule knows is guessed from its declared port": {
+			pod: pod("shop", "ledger", nil, nil, corev1.Container{Name: "ledger", Image: "ghcr.io/acme/ledger-db:2",
+				Ports: []corev1.ContainerPort{{ContainerPort: 5432}}}),
+			want: map[string]string{api.ClassAnnotation: "postgresql", api.StatusAnnotation: "pending", api.SourceAnnotation: "ports",
+				api.ConfidenceAnnotation: "0.60", api.ImageClassAnnotation: "unknown"},
+		},
 		"a pod in a namespace that did not opt in is untouched": {
 			pod: pod("legacy", "db", nil, nil, ctr("mysql", "mysql:8")),
 		},

@@ -11,14 +11,28 @@ import (
 // Matcher names the class of an image; *imagerules.Rules is one.
 type Matcher interface {
 	Match(image string) (imagerules.Match, error)
+	MatchPorts(ports []int32) imagerules.Match
 	IsSidecar(containerName, image string) bool
 	Family(class string) string
 }
 
 // container is the part of a container the webhook reads.
 type container struct {
-	Name  string `json:"name"`
-	Image string `json:"image"`
+	Name  string          `json:"name"`
+	Image string          `json:"image"`
+	Ports []containerPort `json:"ports"`
+}
+
+type containerPort struct {
+	ContainerPort int32 `json:"containerPort"`
+}
+
+func (c container) portNumbers() []int32 {
+	out := make([]int32, len(c.Ports))
+	for i, p := range c.Ports {
+		out[i] = p.ContainerPort
+	}
+	return out
 }
 
 // Guess is the webhook's first answer for a pod, before any behaviour is seen.
@@ -37,7 +51,9 @@ type Guess struct {
 // guessPod names a pod's class from its main containers. Init containers and
 // known sidecars say nothing about the service and are skipped. When main
 // containers disagree, the most confident known class wins and the first
-// container breaks ties, so the answer is stable across retries.
+// container breaks ties, so the answer is stable across retries. When no
+// image is known, the main containers' declared ports give a weaker guess
+// (source "ports"); a user's hint comes last.
 func guessPod(m Matcher, containers []container, hint string) Guess {
 	g := Guess{Class: api.ClassUnknown}
 	var classes map[string]string
@@ -55,6 +71,17 @@ func guessPod(m Matcher, containers []container, hint string) Guess {
 		classes[c.Name] = match.Class
 		if match.Class != api.ClassUnknown && match.Confidence > g.Confidence {
 			g.Class, g.Family, g.Confidence, g.Source = match.Class, match.Family, match.Confidence, api.SourceImage
+		}
+	}
+	if g.Class == api.ClassUnknown {
+		for _, c := range containers {
+			if m.IsSidecar(c.Name, c.Image) || len(c.Ports) == 0 {
+				continue
+			}
+			if match := m.MatchPorts(c.portNumbers()); match.Class != api.ClassUnknown {
+				g.Class, g.Family, g.Confidence, g.Source = match.Class, match.Family, match.Confidence, api.SourcePorts
+				break
+			}
 		}
 	}
 	if g.Class == api.ClassUnknown && hint != "" {
@@ -88,7 +115,8 @@ func (g Guess) annotations() map[string]string {
 		api.ConfidenceAnnotation: strconv.FormatFloat(g.Confidence, 'f', 2, 64),
 		api.ImageClassAnnotation: g.Class,
 	}
-	if g.Source == api.SourceHint {
+	if g.Source == api.SourceHint || g.Source == api.SourcePorts {
+		// image-class is what the image says; neither a hint nor a port is that.
 		a[api.ImageClassAnnotation] = api.ClassUnknown
 	}
 	if g.Family != "" {

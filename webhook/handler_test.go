@@ -115,6 +115,24 @@ func TestHandle(t *testing.T) {
 			pod:  newPod(map[string]string{api.HintAnnotation: "redis"}, nil, c("kv", "ghcr.io/acme/kv:1")),
 			want: map[string]string{api.ClassAnnotation: "redis", api.SourceAnnotation: "hint", api.ConfidenceAnnotation: "0.50", api.ImageClassAnnotation: "unknown"},
 		},
+		"declared ports name an unknown image's class, marked as ports": {
+			pod: newPod(nil, nil, corev1.Container{Name: "kv", Image: "ghcr.io/acme/kv:1", Ports: []corev1.ContainerPort{{ContainerPort: 6379}}}),
+			want: map[string]string{api.ClassAnnotation: "redis", api.FamilyAnnotation: "cache", api.SourceAnnotation: "ports",
+				api.ConfidenceAnnotation: "0.60", api.ImageClassAnnotation: "unknown"},
+		},
+		"declared ports do not override a known image": {
+			pod:  newPod(nil, nil, corev1.Container{Name: "db", Image: "mysql:8", Ports: []corev1.ContainerPort{{ContainerPort: 6379}}}),
+			want: map[string]string{api.ClassAnnotation: "mysql", api.SourceAnnotation: "image", api.ConfidenceAnnotation: "0.95"},
+		},
+		"a sidecar's ports never decide": {
+			pod: newPod(nil, nil, c("app", "ghcr.io/acme/app:1"),
+				corev1.Container{Name: "mysqld-exporter", Image: "prom/mysqld-exporter:v0.15", Ports: []corev1.ContainerPort{{ContainerPort: 3306}}}),
+			want: map[string]string{api.ClassAnnotation: "unknown", api.SourceAnnotation: "image"},
+		},
+		"declared ports win over a hint": {
+			pod:  newPod(map[string]string{api.HintAnnotation: "mysql"}, nil, corev1.Container{Name: "q", Image: "ghcr.io/acme/q:1", Ports: []corev1.ContainerPort{{ContainerPort: 5672}}}),
+			want: map[string]string{api.ClassAnnotation: "rabbitmq", api.SourceAnnotation: "ports"},
+		},
 		"a hint does not override a known image": {
 			pod:  newPod(map[string]string{api.HintAnnotation: "redis"}, nil, c("db", "mysql:8")),
 			want: map[string]string{api.ClassAnnotation: "mysql", api.SourceAnnotation: "image"},
