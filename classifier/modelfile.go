@@ -227,6 +227,9 @@ func Load(data []byte) (c *Classifier, err error) {
 	if !finite(th.Class) || !finite(th.Family) || !finite(th.OODMargin) || th.WindowSamples < 0 || th.MinSamples < 0 {
 		return nil, errors.New("classifier: bad thresholds")
 	}
+	if err := validateManifest(m); err != nil {
+		return nil, err
+	}
 	f, err := forestFromJSON(mf.Forest, m.Classes, NumFeatures)
 	if err != nil {
 		return nil, fmt.Errorf("classifier: bad forest: %w", err)
