@@ -37,7 +37,7 @@ demo: tools build ## The main job on one machine: control plane, webhook, refine
 	$(TOOLS_ENV) && $(BIN) demo
 
 bench: ## Go benchmarks of the hot paths.
-	$(GO) test -run '^$$' -bench . -benchmem ./webhook/ ./classifier/ ./metrics/
+	$(GO) test -run '^$$' -bench . -benchmem ./webhook/ ./classifier/ ./samples/...
 
 ## Load the real TLS webhook over loopback at a fixed rate.
 	$(GO) run ./hack/bench-webhook --rate 2000 --duration 60s

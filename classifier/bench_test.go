@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 
 	"github.com/podclass/podclass/classifier/classifiertest"
 )
@@ -76,7 +77,7 @@ func BenchmarkTrain1MSamples(b *testing.B) {
 // BenchmarkClassifyCorpusWithDefaultModel classifies the corpus pods' first
 // windows with the embedded default model (skipped without the corpus).
 func BenchmarkClassifyCorpusWithDefaultModel(b *testing.B) {
-	src, _, err := metrics.LoadLineProtocolFile(context.Background(), "../testdata/corpus/metrics.lp", metrics.LineProtocolOptions{})
+	src, _, err := lineprotocol.LoadFile(context.Background(), "../testdata/corpus/metrics.lp", lineprotocol.Options{})
 	if err != nil {
 		b.Skip(err)
 	}
@@ -84,7 +85,7 @@ func BenchmarkClassifyCorpusWithDefaultModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wins []*metrics.Window
+	var wins []*samples.Window
 	for _, w := range src.All() {
 		wins = append(wins, c.Window(w))
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // Unknown is the class (and the status) of an abstention.
@@ -181,16 +181,16 @@ func (c *Classifier) Family(class string) string { return c.families[class] }
 
 // Window cuts w to the samples the classifier reads: the first
 // WindowSamples samples, in time order.
-func (c *Classifier) Window(w *metrics.Window) *metrics.Window {
+func (c *Classifier) Window(w *samples.Window) *samples.Window {
 	if !sortedByTime(w.Samples) {
-		cp := &metrics.Window{Pod: w.Pod, Samples: append([]metrics.Sample(nil), w.Samples...)}
+		cp := &samples.Window{Pod: w.Pod, Samples: append([]samples.Sample(nil), w.Samples...)}
 		cp.Sort()
 		w = cp
 	}
 	return FirstN(w, c.thresholds.WindowSamples)
 }
 
-func sortedByTime(s []metrics.Sample) bool {
+func sortedByTime(s []samples.Sample) bool {
 	for i := 1; i < len(s); i++ {
 		if s[i].Time.Before(s[i-1].Time) {
 			return false
@@ -201,7 +201,7 @@ func sortedByTime(s []metrics.Sample) bool {
 
 // Classify answers for one pod from its window (cut to the first
 // WindowSamples samples).
-func (c *Classifier) Classify(w *metrics.Window) Result {
+func (c *Classifier) Classify(w *samples.Window) Result {
 	w = c.Window(w)
 	var x [NumFeatures]float64
 	FeaturesInto(x[:], w.Samples)
@@ -365,7 +365,7 @@ func (e Explanation) String() string {
 // Explain classifies w and returns the evidence: features, probabilities, the
 // decision path of the most confident tree and the features farthest from the
 // predicted class.
-func (c *Classifier) Explain(w *metrics.Window) Explanation {
+func (c *Classifier) Explain(w *samples.Window) Explanation {
 	w = c.Window(w)
 	raw := Features(w)
 	var probs []float64
@@ -417,9 +417,9 @@ func (c *Classifier) Explain(w *metrics.Window) Explanation {
 
 // Example is one labelled pod for training.
 type Example struct {
-	Pod    metrics.PodKey
+	Pod    samples.PodKey
 	Class  string
-	Window *metrics.Window // time-ordered, all the pod's samples
+	Window *samples.Window // time-ordered, all the pod's samples
 	// Group, when set, names a set of pods that must stay together: the
 	// bootstrap, the out-of-distribution calibration, the inner threshold
 	// calibration and the trainer's folds then hold out whole groups (e.g.

@@ -14,7 +14,7 @@ import (
 	"github.com/sjwhitworth/golearn/base"
 
 	"github.com/podclass/podclass/classifier/classifiertest"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 func synthExamples(t testing.TB, classes []string, perClass, n int, seed int64) []Example {
@@ -266,7 +266,7 @@ func TestTheEmbeddedDefaultModelLoads(t *testing.T) {
 	if len(c.Classes()) < 2 {
 		t.Fatalf("classes %v", c.Classes())
 	}
-	w := &metrics.Window{Samples: synthExamples(t, []string{"web"}, 1, 6, 1)[0].Window.Samples}
+	w := &samples.Window{Samples: synthExamples(t, []string{"web"}, 1, 6, 1)[0].Window.Samples}
 	_ = c.Classify(w) // any answer, no panic
 }
 
@@ -293,7 +293,7 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-func synthWindowForFuzz() *metrics.Window {
+func synthWindowForFuzz() *samples.Window {
 	_, _, w := classifiertest.Pods([]string{"db"}, 1, 6, 1)
 	return w[0]
 }

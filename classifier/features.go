@@ -15,7 +15,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // FeatureSchemaName and FeatureSchemaVersion name the feature vector that
@@ -113,11 +113,11 @@ func CurrentSchema() FeatureSchema {
 const minCores = 1e-4
 
 // Features computes the behaviour feature vector of a window. The window must
-// be time-ordered (metrics.Window.Sort). A feature the window cannot support —
+// be time-ordered (samples.Window.Sort). A feature the window cannot support —
 // the metric is missing, or there are too few samples for a rate — is NaN;
 // the classifier imputes NaN with the training median of that feature (see
 // docs/features.md). Features never looks at the pod's name or namespace.
-func Features(w *metrics.Window) []float64 {
+func Features(w *samples.Window) []float64 {
 	x := make([]float64, NumFeatures)
 	FeaturesInto(x, w.Samples)
 	return x
@@ -125,7 +125,7 @@ func Features(w *metrics.Window) []float64 {
 
 // FeaturesInto is Features writing into x (len NumFeatures) without
 // allocating for windows of up to 64 samples.
-func FeaturesInto(x []float64, s []metrics.Sample) {
+func FeaturesInto(x []float64, s []samples.Sample) {
 	nan := math.NaN()
 	for i := range x[:NumFeatures] {
 		x[i] = nan
@@ -141,9 +141,9 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 
 	// CPU: the nanocores gauge when present, else the rate of the cumulative
 	// core-nanoseconds counter.
-	cpu := gauge(scratch, s, func(p *metrics.Sample) float64 { return p.CPUNanoCores / 1e9 })
+	cpu := gauge(scratch, s, func(p *samples.Sample) float64 { return p.CPUNanoCores / 1e9 })
 	if len(cpu) == 0 {
-		cpu = counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.CPUCoreNanoSeconds / 1e9 }).rates
+		cpu = counterRates(scratch, s, func(p *samples.Sample) float64 { return p.CPUCoreNanoSeconds / 1e9 }).rates
 	}
 	cpuMean := nan
 	if len(cpu) > 0 {
@@ -152,7 +152,7 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 		x[FCPUCV] = cv(cpu)
 		x[FCPUCoresP90] = quantileInPlace(cpu, 0.9)
 	}
-	if r := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.CPUCoreNanoSeconds / 1e9 }); r.ok() && math.IsNaN(cpuMean) {
+	if r := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.CPUCoreNanoSeconds / 1e9 }); r.ok() && math.IsNaN(cpuMean) {
 		cpuMean = r.total()
 		x[FCPUCoresMean] = cpuMean
 	}
@@ -162,20 +162,20 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 	}
 
 	// Memory.
-	ws := gauge(scratch, s, func(p *metrics.Sample) float64 { return p.MemoryWorkingSet })
+	ws := gauge(scratch, s, func(p *samples.Sample) float64 { return p.MemoryWorkingSet })
 	wsMean := nan
 	if len(ws) > 0 {
 		wsMean = mean(ws)
 		x[FLogWorkingSet] = log10p(wsMean)
 		x[FLogWorkingSetPerCore] = log10p(wsMean / cpuFloor)
 	}
-	wsGrowth := gaugeSlope(s, func(p *metrics.Sample) float64 { return p.MemoryWorkingSet })
+	wsGrowth := gaugeSlope(s, func(p *samples.Sample) float64 { return p.MemoryWorkingSet })
 	if !math.IsNaN(wsGrowth) && wsMean > 0 {
 		x[FWorkingSetGrowth] = wsGrowth * 60 / wsMean
 	}
-	usage := meanOf(scratch, s, func(p *metrics.Sample) float64 { return p.MemoryUsage })
+	usage := meanOf(scratch, s, func(p *samples.Sample) float64 { return p.MemoryUsage })
 	x[FLogMemoryUsage] = log10p(usage)
-	rss := meanOf(scratch, s, func(p *metrics.Sample) float64 { return p.MemoryRSS })
+	rss := meanOf(scratch, s, func(p *samples.Sample) float64 { return p.MemoryRSS })
 	if wsMean > 0 {
 		x[FRSSWorkingSetRatio] = rss / wsMean
 	}
@@ -184,23 +184,23 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 	}
 
 	// Page faults.
-	if r := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.PageFaults }); r.ok() {
+	if r := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.PageFaults }); r.ok() {
 		x[FLogPageFaultRate] = log10p(r.total())
 		if !math.IsNaN(cpuFloor) {
 			x[FLogFaultsPerCPUSecond] = log10p(r.total() / cpuFloor)
 		}
 	}
-	if r := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.MajorPageFaults }); r.ok() {
+	if r := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.MajorPageFaults }); r.ok() {
 		x[FLogMajorFaultRate] = log10p(r.total())
 	}
 
 	// Network.
-	rx := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.RxBytes })
+	rx := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.RxBytes })
 	if rx.ok() {
 		x[FLogRxRate] = log10p(rx.total())
 		x[FRxRateCV] = cv(rx.rates)
 	}
-	tx := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.TxBytes })
+	tx := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.TxBytes })
 	if tx.ok() {
 		x[FLogTxRate] = log10p(tx.total())
 		x[FTxRateCV] = cv(tx.rates)
@@ -211,8 +211,8 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 			x[FLogNetPerCPUSecond] = log10p((rx.total() + tx.total()) / cpuFloor)
 		}
 	}
-	rxe := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.RxErrors })
-	txe := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.TxErrors })
+	rxe := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.RxErrors })
+	txe := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.TxErrors })
 	switch {
 	case rxe.ok() && txe.ok():
 		x[FLogNetErrorRate] = log10p(rxe.total() + txe.total())
@@ -223,8 +223,8 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 	}
 
 	// Block IO.
-	rd := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.IOReadBytes })
-	wr := counterRates(scratch, s, func(p *metrics.Sample) float64 { return p.IOWriteBytes })
+	rd := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.IOReadBytes })
+	wr := counterRates(scratch, s, func(p *samples.Sample) float64 { return p.IOWriteBytes })
 	if rd.ok() {
 		x[FLogIOReadRate] = log10p(rd.total())
 	}
@@ -244,10 +244,10 @@ func FeaturesInto(x []float64, s []metrics.Sample) {
 	}
 
 	// Filesystems.
-	x[FLogRootfsUsed] = log10p(meanOf(scratch, s, func(p *metrics.Sample) float64 { return p.RootfsUsed }))
-	x[FLogLogsfsUsed] = log10p(meanOf(scratch, s, func(p *metrics.Sample) float64 { return p.LogsfsUsed }))
-	x[FRootfsGrowth] = signedLog10p(gaugeSlope(s, func(p *metrics.Sample) float64 { return p.RootfsUsed }))
-	x[FLogsfsGrowth] = signedLog10p(gaugeSlope(s, func(p *metrics.Sample) float64 { return p.LogsfsUsed }))
+	x[FLogRootfsUsed] = log10p(meanOf(scratch, s, func(p *samples.Sample) float64 { return p.RootfsUsed }))
+	x[FLogLogsfsUsed] = log10p(meanOf(scratch, s, func(p *samples.Sample) float64 { return p.LogsfsUsed }))
+	x[FRootfsGrowth] = signedLog10p(gaugeSlope(s, func(p *samples.Sample) float64 { return p.RootfsUsed }))
+	x[FLogsfsGrowth] = signedLog10p(gaugeSlope(s, func(p *samples.Sample) float64 { return p.LogsfsUsed }))
 }
 
 // rates is the result of turning a cumulative counter into rates.
@@ -266,7 +266,7 @@ func (r rates) total() float64 { return r.delta / r.dt }
 // interval instead of inventing a zero. A drop is a counter reset (a container
 // restart): the post-reset value is the delta since the reset. Intervals with
 // a non-positive time step are ignored.
-func counterRates(buf []float64, s []metrics.Sample, get func(*metrics.Sample) float64) rates {
+func counterRates(buf []float64, s []samples.Sample, get func(*samples.Sample) float64) rates {
 	out := rates{rates: buf[:0]}
 	havePrev := false
 	var pv float64
@@ -298,7 +298,7 @@ func counterRates(buf []float64, s []metrics.Sample, get func(*metrics.Sample) f
 
 // gauge collects the present values of a gauge into buf. Callers share one
 // scratch buffer: use the result before the next gauge/counterRates call.
-func gauge(buf []float64, s []metrics.Sample, get func(*metrics.Sample) float64) []float64 {
+func gauge(buf []float64, s []samples.Sample, get func(*samples.Sample) float64) []float64 {
 	out := buf[:0]
 	for i := range s {
 		if v := get(&s[i]); !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -308,7 +308,7 @@ func gauge(buf []float64, s []metrics.Sample, get func(*metrics.Sample) float64)
 	return out
 }
 
-func meanOf(buf []float64, s []metrics.Sample, get func(*metrics.Sample) float64) float64 {
+func meanOf(buf []float64, s []samples.Sample, get func(*samples.Sample) float64) float64 {
 	v := gauge(buf, s, get)
 	if len(v) == 0 {
 		return math.NaN()
@@ -318,7 +318,7 @@ func meanOf(buf []float64, s []metrics.Sample, get func(*metrics.Sample) float64
 
 // gaugeSlope is the change of a gauge per second between its first and last
 // present values (NaN with fewer than two).
-func gaugeSlope(s []metrics.Sample, get func(*metrics.Sample) float64) float64 {
+func gaugeSlope(s []samples.Sample, get func(*samples.Sample) float64) float64 {
 	first, last := -1, -1
 	for i := range s {
 		if v := get(&s[i]); !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -403,27 +403,27 @@ func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
 // FirstN returns a window holding the first n samples of w (all of them when
 // w is shorter). The refiner sees a pod soon after it starts, so both
 // training and evaluation score the beginning of a pod's life.
-func FirstN(w *metrics.Window, n int) *metrics.Window {
+func FirstN(w *samples.Window, n int) *samples.Window {
 	if n <= 0 || n >= len(w.Samples) {
-		return &metrics.Window{Pod: w.Pod, Samples: w.Samples}
+		return &samples.Window{Pod: w.Pod, Samples: w.Samples}
 	}
-	return &metrics.Window{Pod: w.Pod, Samples: w.Samples[:n]}
+	return &samples.Window{Pod: w.Pod, Samples: w.Samples[:n]}
 }
 
 // SubWindows returns up to max windows of n consecutive samples from w for
 // training (data augmentation): the first n samples always, then windows at
 // evenly spaced offsets across the rest of the pod's life. A pod shorter than
 // n samples yields one window with all its samples.
-func SubWindows(w *metrics.Window, n, max int) []*metrics.Window {
+func SubWindows(w *samples.Window, n, max int) []*samples.Window {
 	if n <= 0 || len(w.Samples) <= n || max <= 1 {
-		return []*metrics.Window{FirstN(w, n)}
+		return []*samples.Window{FirstN(w, n)}
 	}
 	last := len(w.Samples) - n // last valid offset
 	count := max
 	if last+1 < count {
 		count = last + 1
 	}
-	out := make([]*metrics.Window, 0, count)
+	out := make([]*samples.Window, 0, count)
 	prev := -1
 	for i := 0; i < count; i++ {
 		off := 0
@@ -434,7 +434,7 @@ func SubWindows(w *metrics.Window, n, max int) []*metrics.Window {
 			continue
 		}
 		prev = off
-		out = append(out, &metrics.Window{Pod: w.Pod, Samples: w.Samples[off : off+n]})
+		out = append(out, &samples.Window{Pod: w.Pod, Samples: w.Samples[off : off+n]})
 	}
 	return out
 }

@@ -5,17 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // series builds a window whose samples have the given times (seconds) and
 // rx byte counter values (NaN = missing).
-func rxSeries(secs []float64, rx []float64) *metrics.Window {
-	w := &metrics.Window{Pod: metrics.PodKey{Namespace: "ns", Name: "p"}}
+func rxSeries(secs []float64, rx []float64) *samples.Window {
+	w := &samples.Window{Pod: samples.PodKey{Namespace: "ns", Name: "p"}}
 	for i, s := range secs {
-		smp := metrics.NewSample(t0.Add(time.Duration(s * float64(time.Second))))
+		smp := samples.NewSample(t0.Add(time.Duration(s * float64(time.Second))))
 		smp.RxBytes = rx[i]
 		smp.TxBytes = 0
 		w.Samples = append(w.Samples, smp)
@@ -54,7 +54,7 @@ func TestCounterRates(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := rxSeries(tc.secs, tc.vals)
-			r := counterRates(nil, w.Samples, func(s *metrics.Sample) float64 { return s.RxBytes })
+			r := counterRates(nil, w.Samples, func(s *samples.Sample) float64 { return s.RxBytes })
 			if r.ok() != tc.ok {
 				t.Fatalf("ok = %v, want %v", r.ok(), tc.ok)
 			}
@@ -74,21 +74,21 @@ func TestCounterRates(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	mk := func(n int, f func(i int, s *metrics.Sample)) *metrics.Window {
-		w := &metrics.Window{}
+	mk := func(n int, f func(i int, s *samples.Sample)) *samples.Window {
+		w := &samples.Window{}
 		for i := 0; i < n; i++ {
-			s := metrics.NewSample(t0.Add(time.Duration(i) * 10 * time.Second))
+			s := samples.NewSample(t0.Add(time.Duration(i) * 10 * time.Second))
 			f(i, &s)
 			w.Samples = append(w.Samples, s)
 		}
 		return w
 	}
 	tests := map[string]struct {
-		w     *metrics.Window
+		w     *samples.Window
 		check func(t *testing.T, x []float64)
 	}{
 		"an empty window is all missing": {
-			w: &metrics.Window{},
+			w: &samples.Window{},
 			check: func(t *testing.T, x []float64) {
 				for i, v := range x {
 					if !math.IsNaN(v) {
@@ -98,7 +98,7 @@ func TestFeatures(t *testing.T) {
 			},
 		},
 		"cpu falls back to the cumulative counter when the gauge is missing": {
-			w: mk(4, func(i int, s *metrics.Sample) { s.CPUCoreNanoSeconds = float64(i) * 5e9 }), // 0.5 cores
+			w: mk(4, func(i int, s *samples.Sample) { s.CPUCoreNanoSeconds = float64(i) * 5e9 }), // 0.5 cores
 			check: func(t *testing.T, x []float64) {
 				if math.Abs(x[FCPUCoresMean]-0.5) > 1e-9 {
 					t.Errorf("cpu_cores_mean = %v, want 0.5", x[FCPUCoresMean])
@@ -106,7 +106,7 @@ func TestFeatures(t *testing.T) {
 			},
 		},
 		"a cpu counter reset does not produce a negative rate": {
-			w: mk(4, func(i int, s *metrics.Sample) { s.CPUCoreNanoSeconds = []float64{0, 5e9, 1e9, 6e9}[i] }),
+			w: mk(4, func(i int, s *samples.Sample) { s.CPUCoreNanoSeconds = []float64{0, 5e9, 1e9, 6e9}[i] }),
 			check: func(t *testing.T, x []float64) {
 				// +5e9, reset +1e9, +5e9 over 30 s = 0.3667 cores.
 				if math.Abs(x[FCPUCoresMean]-11.0/30) > 1e-9 {
@@ -115,7 +115,7 @@ func TestFeatures(t *testing.T) {
 			},
 		},
 		"ratios are load independent": {
-			w: mk(6, func(i int, s *metrics.Sample) {
+			w: mk(6, func(i int, s *samples.Sample) {
 				s.CPUNanoCores = 2e9
 				s.RxBytes, s.TxBytes = float64(i)*1000, float64(i)*10000
 				s.MemoryWorkingSet, s.MemoryRSS, s.MemoryUsage = 100, 80, 200
@@ -140,7 +140,7 @@ func TestFeatures(t *testing.T) {
 			},
 		},
 		"no io at all has an even read share": {
-			w: mk(3, func(i int, s *metrics.Sample) { s.IOReadBytes, s.IOWriteBytes = 7, 7 }),
+			w: mk(3, func(i int, s *samples.Sample) { s.IOReadBytes, s.IOWriteBytes = 7, 7 }),
 			check: func(t *testing.T, x []float64) {
 				if x[FIOReadShare] != 0.5 {
 					t.Errorf("io_read_share = %v, want 0.5", x[FIOReadShare])

@@ -15,7 +15,7 @@ import (
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/internal/influxd"
 	"github.com/podclass/podclass/internal/replay"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // row is one pod on the board.
@@ -90,15 +90,15 @@ func replayLoop(ctx context.Context, influx *influxd.Server, b *board) {
 			start := r.Created.Add(2 * time.Second)
 			for r.Written < len(r.Samples) {
 				// replay.Encode puts sample k on the grid from start; write it once its time has come.
-				at := start.Truncate(metrics.DefaultInterval)
+				at := start.Truncate(samples.DefaultInterval)
 				if at.Before(start) {
-					at = at.Add(metrics.DefaultInterval)
+					at = at.Add(samples.DefaultInterval)
 				}
-				at = at.Add(time.Duration(r.Written) * metrics.DefaultInterval)
+				at = at.Add(time.Duration(r.Written) * samples.DefaultInterval)
 				if at.After(now) {
 					break
 				}
-				one, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: r.Namespace, Name: r.Name}, r.Samples[r.Written:r.Written+1], at)
+				one, err := replay.Encode(samples.DefaultSchema(), samples.PodKey{Namespace: r.Namespace, Name: r.Name}, r.Samples[r.Written:r.Written+1], at)
 				if err == nil {
 					lp.Write(one)
 				}

@@ -33,8 +33,9 @@ import (
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/influxd"
-	"github.com/podclass/podclass/metrics"
 	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/influx"
 	"github.com/podclass/podclass/trainer"
 	"github.com/podclass/podclass/webhook"
 )
@@ -113,11 +114,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer os.RemoveAll(influxDir)
-	influx, err := influxd.Start(o.InfluxBinary, influxDir)
+	db, err := influxd.Start(o.InfluxBinary, influxDir)
 	if err != nil {
 		return err
 	}
-	defer func() { ui.step("stopping InfluxDB"); _ = influx.Stop() }()
+	defer func() { ui.step("stopping InfluxDB"); _ = db.Stop() }()
 
 	for ns, optIn := range map[string]bool{ownNamespace: false, "shop": true, "legacy": false} {
 		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
@@ -148,7 +149,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		trained.Model.Manifest().ModelVersion, 100*trained.Report.PodAccuracy, trained.Report.MacroF1, ownNamespace, modelConfigMap)
 
 	ui.step("starting the refiner (tick %s)", o.Interval)
-	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket(), Timeout: 10 * time.Second})
+	src, err := influx.NewSource(influx.Config{URL: db.URL, Bucket: db.Bucket(), Timeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	go replayLoop(runCtx, influx, board)
+	go replayLoop(runCtx, db, board)
 	watchErr := watch(runCtx, kube, board, ui)
 	ui.summary(board)
 	path, rerr := writeReport(o.ReportDir, board, trained)
@@ -248,7 +249,7 @@ func waitTLS(ctx context.Context, addr string, done <-chan error) error {
 // pod-grouped cross-validation, gate, fit.
 func train(ctx context.Context, c *corpus, pods []trainer.Pod, window int, reportDir string) (*trainer.TrainResult, error) {
 	rules := imagerules.Default()
-	ds, err := trainer.Assemble(ctx, metrics.NewMemory(c.windows), pods, trainer.AssembleOptions{
+	ds, err := trainer.Assemble(ctx, samples.NewMemory(c.windows), pods, trainer.AssembleOptions{
 		Labeler: trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence),
 	})
 	if err != nil {
@@ -262,7 +263,7 @@ func train(ctx context.Context, c *corpus, pods []trainer.Pod, window int, repor
 }
 
 // startRefiner runs the refiner's manager in this process.
-func startRefiner(ctx context.Context, cfg *rest.Config, src metrics.Source, model refiner.Model, interval time.Duration) (func(), error) {
+func startRefiner(ctx context.Context, cfg *rest.Config, src samples.Source, model refiner.Model, interval time.Duration) (func(), error) {
 	mo := refiner.ManagerOptions(ownNamespace, modelConfigMap)
 	mo.Metrics = metricsserver.Options{BindAddress: "0"}
 	mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = ptr.To(4*time.Second), ptr.To(3*time.Second), ptr.To(500*time.Millisecond)

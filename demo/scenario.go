@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -26,19 +27,19 @@ type demoPod struct {
 	OptOut bool
 	// Truth is the class of the recorded behaviour.
 	Truth   string
-	Samples []metrics.Sample
+	Samples []samples.Sample
 	// Recording names the corpus pod replayed.
-	Recording metrics.PodKey
+	Recording samples.PodKey
 }
 
 // corpus is the recorded behaviour the demo replays and trains on.
 type corpus struct {
-	windows map[metrics.PodKey]*metrics.Window
+	windows map[samples.PodKey]*samples.Window
 	pods    []trainer.Pod
 }
 
 func loadCorpus(ctx context.Context, dir string) (*corpus, error) {
-	mem, _, err := metrics.LoadLineProtocolFile(ctx, filepath.Join(dir, "metrics.lp"), metrics.LineProtocolOptions{})
+	mem, _, err := lineprotocol.LoadFile(ctx, filepath.Join(dir, "metrics.lp"), lineprotocol.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("loading the recorded corpus: %w", err)
 	}

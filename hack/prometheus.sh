@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # prometheus.sh makes sure Debian's prometheus and promtool are installed for the
-# metrics tests (metrics/promtest backfills blocks with promtool and runs its own
+# sample-source tests (internal/harness/promtest backfills blocks with promtool and runs its own
 # prometheus on a loopback port), and that the packaged system service is NOT
 # running: a stray service would hold port 9090 and a data dir nobody asked for.
 #

@@ -7,14 +7,14 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 func TestDecideAndPatch(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	pending := waiting{Key: metrics.PodKey{Namespace: "ns", Name: "p"}, UID: "uid-1", Annotated: true, HasLabels: true,
+	pending := waiting{Key: samples.PodKey{Namespace: "ns", Name: "p"}, UID: "uid-1", Annotated: true, HasLabels: true,
 		Annotations: map[string]string{api.ClassAnnotation: "mysql", api.FamilyAnnotation: "database", api.StatusAnnotation: api.StatusPending, api.SourceAnnotation: api.SourceImage}}
-	missed := waiting{Key: metrics.PodKey{Namespace: "ns", Name: "q"}, UID: "uid-2", ResourceVersion: "42"}
+	missed := waiting{Key: samples.PodKey{Namespace: "ns", Name: "q"}, UID: "uid-2", ResourceVersion: "42"}
 	tests := map[string]struct {
 		pod      waiting
 		res      classifier.Result

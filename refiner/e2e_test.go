@@ -32,11 +32,13 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/internal/harness/influxtest"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/testenv"
-	"github.com/podclass/podclass/metrics"
-	"github.com/podclass/podclass/metrics/influxtest"
 	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/influx"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -59,7 +61,7 @@ type recording struct {
 	// want is the model's offline answer: the class, or its family when the
 	// model is sure only of the family (both are right answers).
 	want    string
-	samples []metrics.Sample
+	samples []samples.Sample
 }
 
 // corpusDir is the committed corpus; PODCLASS_CORPUS_DIR points elsewhere.
@@ -77,7 +79,7 @@ func corpusDir() string {
 func recordings(t *testing.T, model *classifier.Classifier) map[string][]recording {
 	t.Helper()
 	ctx := context.Background()
-	mem, _, err := metrics.LoadLineProtocolFile(ctx, filepath.Join(corpusDir(), "metrics.lp"), metrics.LineProtocolOptions{})
+	mem, _, err := lineprotocol.LoadFile(ctx, filepath.Join(corpusDir(), "metrics.lp"), lineprotocol.Options{})
 	if err != nil {
 		t.Fatalf("loading the corpus: %v", err)
 	}
@@ -93,7 +95,7 @@ func recordings(t *testing.T, model *classifier.Classifier) map[string][]recordi
 		if w == nil || len(w.Samples) < window || images[p.Class] == "" {
 			continue
 		}
-		first := &metrics.Window{Pod: p.Key, Samples: w.Samples[:window]}
+		first := &samples.Window{Pod: p.Key, Samples: w.Samples[:window]}
 		res := model.Classify(first)
 		if res.Status == classifier.StatusClassified && (res.Class == p.Class || (res.Level == classifier.LevelFamily && res.Class == model.Family(p.Class))) {
 			out[p.Class] = append(out[p.Class], recording{class: p.Class, want: res.Class, samples: first.Samples})
@@ -112,7 +114,7 @@ type fixture struct {
 	// stopWebhook takes the webhook down.
 	stopWebhook func()
 	influx      *influxtest.Server
-	source      *metrics.InfluxSource
+	source      *influx.Source
 	clock       *clocktesting.FakeClock
 	model       *classifier.Classifier
 	rec         map[string][]recording
@@ -124,8 +126,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	env := testenv.Start(t, testenv.Options{Webhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{testenv.PodWebhook(ownNamespace)}})
 	stopWebhook := env.ServeWebhook(t)
-	influx := influxtest.Start(t)
-	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: influx.URL, Bucket: influx.Bucket(), Timeout: 5 * time.Second})
+	db := influxtest.Start(t)
+	src, err := influx.NewSource(influx.Config{URL: db.URL, Bucket: db.Bucket(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	env.Namespace(t, ownNamespace, false)
-	return &fixture{t: t, top: t, env: env, stopWebhook: stopWebhook, influx: influx, source: src, clock: clocktesting.NewFakeClock(time.Now()), model: model, rec: recordings(t, model)}
+	return &fixture{t: t, top: t, env: env, stopWebhook: stopWebhook, influx: db, source: src, clock: clocktesting.NewFakeClock(time.Now()), model: model, rec: recordings(t, model)}
 }
 
 // startRefiner runs a refiner manager until the returned stop is called (or
@@ -161,7 +163,7 @@ type replicaOptions struct {
 	// lost" (a replica would exit and be restarted) rather than failing the test.
 	mayLoseLeadership bool
 	// source wraps the metrics source the replica reads.
-	source func(metrics.Source) metrics.Source
+	source func(samples.Source) samples.Source
 	// holdPatches, when set, holds the replica's patches (see patchRecorder).
 	holdPatches *gate
 }
@@ -205,7 +207,7 @@ func (f *fixture) startReplica(ro replicaOptions) *replica {
 	}
 	opts := refiner.DefaultOptions()
 	opts.Interval, opts.MaxBackoff, opts.MinWindow, opts.Timeout = 100*time.Millisecond, 400*time.Millisecond, 30*time.Second, testTimeout
-	var src metrics.Source = f.source
+	var src samples.Source = f.source
 	if ro.source != nil {
 		src = ro.source(src)
 	}
@@ -362,7 +364,7 @@ func (f *fixture) createPod(ns, name, image string) *corev1.Pod {
 // play writes a recording into InfluxDB as the pod's own metrics, starting
 // two seconds after the pod was created.
 func (f *fixture) play(p *corev1.Pod, r recording) {
-	lp, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: p.Namespace, Name: p.Name}, r.samples, p.CreationTimestamp.Add(2*time.Second))
+	lp, err := replay.Encode(samples.DefaultSchema(), samples.PodKey{Namespace: p.Namespace, Name: p.Name}, r.samples, p.CreationTimestamp.Add(2*time.Second))
 	if err != nil {
 		f.t.Fatal(err)
 	}

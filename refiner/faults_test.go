@@ -22,8 +22,8 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/internal/testenv"
-	"github.com/podclass/podclass/metrics"
 	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/samples"
 )
 
 // TestRefinerAPIServerRestart restarts kube-apiserver (etcd keeps every
@@ -110,7 +110,7 @@ func TestRefinerLeaderLostMidTick(t *testing.T) {
 		held := newGate(t)
 		src := &heldSource{gate: held}
 		a, b, pods := f.loseLeaderMidTick("read", classes, held,
-			replicaOptions{source: func(s metrics.Source) metrics.Source { src.Source = s; return src }},
+			replicaOptions{source: func(s samples.Source) samples.Source { src.Source = s; return src }},
 			func(pods []*corev1.Pod) { src.waitFor(pods, f.model.Thresholds().WindowSamples) })
 		if sent := a.patches.sent(); len(sent) != 0 {
 			t.Errorf("the old leader sent %d patches after losing the lease: %v", len(sent), sent)
@@ -206,26 +206,26 @@ func (f *fixture) loseLeaderMidTick(mode string, classes []string, held *gate, a
 // decide them all. It reads first, so the tick goes on with the data once the
 // gate opens, as a slow answer that arrives after the lease is gone.
 type heldSource struct {
-	metrics.Source
+	samples.Source
 	gate *gate
 	want atomic.Pointer[heldFor]
 	done atomic.Bool
 }
 
 type heldFor struct {
-	pods    []metrics.PodKey
+	pods    []samples.PodKey
 	samples int
 }
 
-func (s *heldSource) waitFor(pods []*corev1.Pod, samples int) {
-	h := &heldFor{samples: samples}
+func (s *heldSource) waitFor(pods []*corev1.Pod, n int) {
+	h := &heldFor{samples: n}
 	for _, p := range pods {
-		h.pods = append(h.pods, metrics.PodKey{Namespace: p.Namespace, Name: p.Name})
+		h.pods = append(h.pods, samples.PodKey{Namespace: p.Namespace, Name: p.Name})
 	}
 	s.want.Store(h)
 }
 
-func (s *heldSource) Windows(ctx context.Context, pods []metrics.PodKey, start, end time.Time) (map[metrics.PodKey]*metrics.Window, error) {
+func (s *heldSource) Windows(ctx context.Context, pods []samples.PodKey, start, end time.Time) (map[samples.PodKey]*samples.Window, error) {
 	ws, err := s.Source.Windows(ctx, pods, start, end)
 	if h := s.want.Load(); err == nil && h != nil && !s.done.Load() && full(ws, h) {
 		s.done.Store(true)
@@ -234,7 +234,7 @@ func (s *heldSource) Windows(ctx context.Context, pods []metrics.PodKey, start, 
 	return ws, err
 }
 
-func full(ws map[metrics.PodKey]*metrics.Window, h *heldFor) bool {
+func full(ws map[samples.PodKey]*samples.Window, h *heldFor) bool {
 	for _, k := range h.pods {
 		if w := ws[k]; w == nil || len(w.Samples) < h.samples {
 			return false

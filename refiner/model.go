@@ -16,7 +16,7 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // ModelKey is the ConfigMap key (data or binaryData) that holds the model file.
@@ -24,8 +24,8 @@ const ModelKey = api.ModelConfigMapKey
 
 // Model is what the refiner needs of a classifier.
 type Model interface {
-	Classify(w *metrics.Window) classifier.Result
-	Explain(w *metrics.Window) classifier.Explanation
+	Classify(w *samples.Window) classifier.Result
+	Explain(w *samples.Window) classifier.Explanation
 	Thresholds() classifier.Thresholds
 	Manifest() classifier.Manifest
 }

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // PodTracker keeps the set of waiting pods in step with the pod informer. It
@@ -71,7 +71,7 @@ func (p *PodTracker) podsOfNamespace(ctx context.Context, ns client.Object) []re
 
 // Reconcile tracks or forgets one pod.
 func (p *PodTracker) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	key := metrics.PodKey{Namespace: req.Namespace, Name: req.Name}
+	key := samples.PodKey{Namespace: req.Namespace, Name: req.Name}
 	pod := podMeta()
 	if err := p.Client.Get(ctx, req.NamespacedName, pod); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -114,7 +114,7 @@ func (p *PodTracker) waitingFor(ctx context.Context, pod *metav1.PartialObjectMe
 		return waiting{}, false, nil
 	}
 	return waiting{
-		Key:             metrics.PodKey{Namespace: pod.Namespace, Name: pod.Name},
+		Key:             samples.PodKey{Namespace: pod.Namespace, Name: pod.Name},
 		UID:             pod.UID,
 		Created:         pod.CreationTimestamp.Time,
 		Annotated:       annotated,

@@ -30,7 +30,7 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 var log = logf.Log.WithName("refiner")
@@ -83,7 +83,7 @@ type Refiner struct {
 	// Client patches pods (through the manager's client, so its QPS limits apply).
 	Client client.Client
 	// Source reads pod metrics for many pods per call.
-	Source   metrics.Source
+	Source   samples.Source
 	Models   *ModelHolder
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
@@ -100,7 +100,7 @@ type Refiner struct {
 }
 
 // New returns a refiner and the informer-fed tracker that feeds it.
-func New(o Options, c client.Client, src metrics.Source, models *ModelHolder, rec events.EventRecorder) (*Refiner, *PodTracker) {
+func New(o Options, c client.Client, src samples.Source, models *ModelHolder, rec events.EventRecorder) (*Refiner, *PodTracker) {
 	r := &Refiner{Options: o, Client: c, Source: src, Models: models, Recorder: rec, Clock: clock.RealClock{}, tracker: newTracker(), log: log}
 	r.pods = &PodTracker{Client: c, tracker: r.tracker, Workers: o.Workers, Excluded: o.ExcludedNamespaces}
 	return r, r.pods
@@ -108,7 +108,7 @@ func New(o Options, c client.Client, src metrics.Source, models *ModelHolder, re
 
 // Setup wires the refiner, its pod tracker and the model loader (when
 // modelConfigMap names one) into mgr.
-func Setup(mgr ctrl.Manager, o Options, src metrics.Source, models *ModelHolder, namespace, modelConfigMap string) (*Refiner, error) {
+func Setup(mgr ctrl.Manager, o Options, src samples.Source, models *ModelHolder, namespace, modelConfigMap string) (*Refiner, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 		return st, nil
 	}
 	model := r.Models.Get()
-	keys := make([]metrics.PodKey, len(pods))
+	keys := make([]samples.PodKey, len(pods))
 	start := now
 	for i, w := range pods {
 		keys[i] = w.Key
@@ -242,7 +242,7 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 
 // sinceCreation drops samples older than the pod: a pod recreated under the
 // same name (a StatefulSet's) must not inherit its predecessor's behaviour.
-func sinceCreation(w *metrics.Window, created time.Time) *metrics.Window {
+func sinceCreation(w *samples.Window, created time.Time) *samples.Window {
 	if w == nil {
 		return nil
 	}
@@ -254,7 +254,7 @@ func sinceCreation(w *metrics.Window, created time.Time) *metrics.Window {
 	if i == 0 {
 		return w
 	}
-	return &metrics.Window{Pod: w.Pod, Samples: w.Samples[i:]}
+	return &samples.Window{Pod: w.Pod, Samples: w.Samples[i:]}
 }
 
 // apply writes decisions with at most Workers patches in flight, and sends

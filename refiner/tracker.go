@@ -7,12 +7,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // waiting is a pod the refiner still has to decide.
 type waiting struct {
-	Key     metrics.PodKey
+	Key     samples.PodKey
 	UID     types.UID
 	Created time.Time
 	// Annotated is false for a pod the webhook missed (it fails open): the
@@ -29,10 +29,10 @@ type waiting struct {
 // pods cost a few MiB.
 type tracker struct {
 	mu   sync.Mutex
-	pods map[metrics.PodKey]waiting
+	pods map[samples.PodKey]waiting
 }
 
-func newTracker() *tracker { return &tracker{pods: map[metrics.PodKey]waiting{}} }
+func newTracker() *tracker { return &tracker{pods: map[samples.PodKey]waiting{}} }
 
 func (t *tracker) track(w waiting) {
 	t.mu.Lock()
@@ -40,7 +40,7 @@ func (t *tracker) track(w waiting) {
 	t.mu.Unlock()
 }
 
-func (t *tracker) forget(k metrics.PodKey) {
+func (t *tracker) forget(k samples.PodKey) {
 	t.mu.Lock()
 	delete(t.pods, k)
 	t.mu.Unlock()
@@ -48,7 +48,7 @@ func (t *tracker) forget(k metrics.PodKey) {
 
 // forgetIf forgets k only if it is still the same pod (a pod deleted and
 // recreated under the same name is a new pod).
-func (t *tracker) forgetIf(k metrics.PodKey, uid types.UID) {
+func (t *tracker) forgetIf(k samples.PodKey, uid types.UID) {
 	t.mu.Lock()
 	if w, ok := t.pods[k]; ok && w.UID == uid {
 		delete(t.pods, k)

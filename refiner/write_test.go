@@ -16,13 +16,13 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // TestWriteOutcomes drives one decision's patch into each answer the API
 // server can give: the tracker keeps the pod only when a retry can help.
 func TestWriteOutcomes(t *testing.T) {
-	key := metrics.PodKey{Namespace: "ns", Name: "p"}
+	key := samples.PodKey{Namespace: "ns", Name: "p"}
 	gr := schema.GroupResource{Resource: "pods"}
 	tests := map[string]struct {
 		err      error
@@ -96,7 +96,7 @@ func TestTickCutShort(t *testing.T) {
 				},
 			}).Build()
 			r, _ := New(DefaultOptions(), c, nil, nil, nil)
-			w := waiting{Key: metrics.PodKey{Namespace: "ns", Name: "p"}, UID: "u", Created: time.Now().Add(-time.Minute), Annotated: true,
+			w := waiting{Key: samples.PodKey{Namespace: "ns", Name: "p"}, UID: "u", Created: time.Now().Add(-time.Minute), Annotated: true,
 				Annotations: map[string]string{api.StatusAnnotation: api.StatusPending}}
 			r.tracker.track(w)
 			d := decide(w, classifier.Result{Status: classifier.StatusClassified, Class: "redis", Confidence: 0.9}, "", "v1", time.Now(), false)

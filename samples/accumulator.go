@@ -1,4 +1,4 @@
-package metrics
+package samples
 
 import (
 	"math"
@@ -13,18 +13,18 @@ const DefaultInterval = 10 * time.Second
 // row is what every source hands the accumulator: the values one series (a
 // container of a pod, or the pod's network) had at one time. Fields the row
 // does not carry are NaN.
-type row struct {
-	series uint64
-	time   time.Time
-	values [numFields]float64
+type Row struct {
+	Series uint64
+	Time   time.Time
+	Values [NumFields]float64
 }
 
 // reset clears r for reuse.
-func (r *row) reset() {
-	r.series = 0
-	r.time = time.Time{}
-	for i := range r.values {
-		r.values[i] = math.NaN()
+func (r *Row) Reset() {
+	r.Series = 0
+	r.Time = time.Time{}
+	for i := range r.Values {
+		r.Values[i] = math.NaN()
 	}
 }
 
@@ -34,17 +34,17 @@ func (r *row) reset() {
 // nearest bucket absorbs the small skew between them (up to half an interval).
 // A second row of the same series in one bucket replaces the first instead of
 // being added, so data written more often than the interval is not doubled.
-type accumulator struct {
+type Accumulator struct {
 	interval time.Duration
 	// fixed: only pods registered up front are kept (a Windows call), else
 	// every pod seen is (loading a whole file).
 	fixed bool
-	// podsOnly: remember which pods had rows, not their values (a Lister).
-	podsOnly bool
-	pods     map[string]map[string]*podAcc // namespace → pod → state
+	// PodsOnly: remember which pods had rows, not their values (a Lister).
+	PodsOnly bool
+	pods     map[string]map[string]*AccPod // namespace → pod → state
 }
 
-type podAcc struct {
+type AccPod struct {
 	key     PodKey
 	seen    bool
 	buckets map[int64]*bucket
@@ -53,18 +53,22 @@ type podAcc struct {
 
 type bucket struct {
 	sample Sample
-	n      [numFields]uint32 // how many series contributed to each value
+	n      [NumFields]uint32 // how many series contributed to each value
 }
 
 type seriesState struct {
 	bucket int64
-	values [numFields]float64
+	values [NumFields]float64
 }
 
-// newAccumulator accepts only the given pods, or every pod if pods is nil.
+// MarkSeen records that the pod had rows, for a Lister that does not need
+// their values.
+func (p *AccPod) MarkSeen() { p.seen = true }
+
+// NewAccumulator accepts only the given pods, or every pod if pods is nil.
 // interval ≤ 0 keeps exact timestamps.
-func newAccumulator(interval time.Duration, pods []PodKey) *accumulator {
-	a := &accumulator{interval: interval, pods: map[string]map[string]*podAcc{}}
+func NewAccumulator(interval time.Duration, pods []PodKey) *Accumulator {
+	a := &Accumulator{interval: interval, pods: map[string]map[string]*AccPod{}}
 	if pods != nil {
 		a.fixed = true
 		for _, k := range pods {
@@ -76,7 +80,7 @@ func newAccumulator(interval time.Duration, pods []PodKey) *accumulator {
 
 // lookup finds the pod named by the byte slices without allocating, creating
 // it unless the accumulator is fixed. It returns nil for a pod not wanted.
-func (a *accumulator) lookup(ns, name []byte) *podAcc {
+func (a *Accumulator) Lookup(ns, name []byte) *AccPod {
 	if byName, ok := a.pods[string(ns)]; ok {
 		if p, ok := byName[string(name)]; ok {
 			return p
@@ -89,7 +93,7 @@ func (a *accumulator) lookup(ns, name []byte) *podAcc {
 }
 
 // find is lookup for strings.
-func (a *accumulator) find(ns, name string) *podAcc {
+func (a *Accumulator) Find(ns, name string) *AccPod {
 	if p := a.pods[ns][name]; p != nil || a.fixed {
 		return p
 	}
@@ -97,22 +101,22 @@ func (a *accumulator) find(ns, name string) *podAcc {
 }
 
 // pod finds the named pod, creating it if needed.
-func (a *accumulator) pod(ns, name string) *podAcc {
+func (a *Accumulator) pod(ns, name string) *AccPod {
 	byName := a.pods[ns]
 	if byName == nil {
-		byName = map[string]*podAcc{}
+		byName = map[string]*AccPod{}
 		a.pods[ns] = byName
 	}
 	p := byName[name]
 	if p == nil {
-		p = &podAcc{key: PodKey{Namespace: ns, Name: name}, buckets: map[int64]*bucket{}, series: map[uint64]*seriesState{}}
+		p = &AccPod{key: PodKey{Namespace: ns, Name: name}, buckets: map[int64]*bucket{}, series: map[uint64]*seriesState{}}
 		byName[name] = p
 	}
 	return p
 }
 
 // bucketOf returns the bucket number of t: the nearest multiple of the interval.
-func (a *accumulator) bucketOf(t time.Time) int64 {
+func (a *Accumulator) bucketOf(t time.Time) int64 {
 	ns := t.UnixNano()
 	if a.interval <= 0 {
 		return ns
@@ -130,7 +134,7 @@ func (a *accumulator) bucketOf(t time.Time) int64 {
 	return b
 }
 
-func (a *accumulator) bucketTime(b int64) time.Time {
+func (a *Accumulator) bucketTime(b int64) time.Time {
 	if a.interval <= 0 {
 		return time.Unix(0, b).UTC()
 	}
@@ -138,21 +142,21 @@ func (a *accumulator) bucketTime(b int64) time.Time {
 }
 
 // add folds r into pod p.
-func (a *accumulator) add(p *podAcc, r *row) {
+func (a *Accumulator) Add(p *AccPod, r *Row) {
 	p.seen = true
-	if a.podsOnly {
+	if a.PodsOnly {
 		return
 	}
-	b := a.bucketOf(r.time)
+	b := a.bucketOf(r.Time)
 	bk := p.buckets[b]
 	if bk == nil {
 		bk = &bucket{sample: NewSample(a.bucketTime(b))}
 		p.buckets[b] = bk
 	}
-	st := p.series[r.series]
+	st := p.series[r.Series]
 	if st == nil {
 		st = &seriesState{bucket: math.MinInt64}
-		p.series[r.series] = st
+		p.series[r.Series] = st
 	}
 	if st.bucket == b {
 		// The same series again in this bucket: take back what it gave.
@@ -168,7 +172,7 @@ func (a *accumulator) add(p *podAcc, r *row) {
 			}
 		}
 	}
-	for f, v := range r.values {
+	for f, v := range r.Values {
 		if math.IsNaN(v) {
 			continue
 		}
@@ -181,11 +185,11 @@ func (a *accumulator) add(p *podAcc, r *row) {
 		bk.n[f]++
 	}
 	st.bucket = b
-	st.values = r.values
+	st.values = r.Values
 }
 
 // podKeys lists, sorted, the pods that had rows.
-func (a *accumulator) podKeys() []PodKey {
+func (a *Accumulator) PodKeys() []PodKey {
 	var out []PodKey
 	for _, byName := range a.pods {
 		for _, p := range byName {
@@ -199,7 +203,7 @@ func (a *accumulator) podKeys() []PodKey {
 }
 
 // windows returns the time-ordered windows of every pod with samples.
-func (a *accumulator) windows() map[PodKey]*Window {
+func (a *Accumulator) Windows() map[PodKey]*Window {
 	out := map[PodKey]*Window{}
 	for _, byName := range a.pods {
 		for _, p := range byName {
@@ -221,29 +225,29 @@ func (a *accumulator) windows() map[PodKey]*Window {
 	return out
 }
 
-// seriesHash identifies a series by its measurement and series tag values,
+// SeriesHash identifies a series by its measurement and series tag values,
 // FNV-1a so every source computes the same identity without allocating.
-type seriesHash uint64
+type SeriesHash uint64
 
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 )
 
-func newSeriesHash(measurement string) seriesHash {
-	return seriesHash(fnvOffset).addString(measurement)
+func NewSeriesHash(measurement string) SeriesHash {
+	return SeriesHash(fnvOffset).AddString(measurement)
 }
 
-func (h seriesHash) addString(s string) seriesHash {
+func (h SeriesHash) AddString(s string) SeriesHash {
 	for i := 0; i < len(s); i++ {
-		h = (h ^ seriesHash(s[i])) * fnvPrime
+		h = (h ^ SeriesHash(s[i])) * fnvPrime
 	}
 	return (h ^ 0xff) * fnvPrime // separator: ("ab","c") ≠ ("a","bc")
 }
 
-func (h seriesHash) addBytes(b []byte) seriesHash {
+func (h SeriesHash) AddBytes(b []byte) SeriesHash {
 	for _, c := range b {
-		h = (h ^ seriesHash(c)) * fnvPrime
+		h = (h ^ SeriesHash(c)) * fnvPrime
 	}
 	return (h ^ 0xff) * fnvPrime
 }

@@ -1,4 +1,4 @@
-package metrics
+package samples
 
 import (
 	"math"
@@ -82,19 +82,19 @@ func TestAccumulator(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			acc := newAccumulator(tc.interval, nil)
+			acc := NewAccumulator(tc.interval, nil)
 			for _, r := range tc.rows {
-				var rw row
-				rw.reset()
-				rw.series, rw.time = r.series, t0.Add(r.at)
-				rw.values[r.field] = r.value
-				acc.add(acc.find(r.pod.Namespace, r.pod.Name), &rw)
+				var rw Row
+				rw.Reset()
+				rw.Series, rw.Time = r.series, t0.Add(r.at)
+				rw.Values[r.field] = r.value
+				acc.Add(acc.Find(r.pod.Namespace, r.pod.Name), &rw)
 			}
 			carried := map[Field]bool{}
 			for _, r := range tc.rows {
 				carried[r.field] = true
 			}
-			got := acc.windows()
+			got := acc.Windows()
 			if len(got) != len(tc.want) {
 				t.Fatalf("%d windows, want %d", len(got), len(tc.want))
 			}
@@ -127,17 +127,17 @@ func TestAccumulator(t *testing.T) {
 }
 
 func TestAccumulatorWithFixedPodsIgnoresOthers(t *testing.T) {
-	acc := newAccumulator(DefaultInterval, []PodKey{{"ns", "a"}})
-	if acc.find("ns", "b") != nil || acc.lookup([]byte("ns"), []byte("b")) != nil {
+	acc := NewAccumulator(DefaultInterval, []PodKey{{"ns", "a"}})
+	if acc.Find("ns", "b") != nil || acc.Lookup([]byte("ns"), []byte("b")) != nil {
 		t.Fatal("a pod not asked for was accepted")
 	}
-	if acc.find("ns", "a") == nil {
+	if acc.Find("ns", "a") == nil {
 		t.Fatal("the pod asked for was refused")
 	}
 }
 
 func TestBucketOfRoundsBeforeTheEpochToo(t *testing.T) {
-	acc := newAccumulator(10*time.Second, nil)
+	acc := NewAccumulator(10*time.Second, nil)
 	tests := map[string]struct {
 		at   time.Time
 		want int64

@@ -1,9 +1,10 @@
-package metrics
+package samples
 
 import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // DefaultBatchSize is how many pods one store query asks for: large enough
@@ -11,9 +12,12 @@ import (
 // enough that the regex and the response stay modest.
 const DefaultBatchSize = 500
 
+// DefaultQueryTimeout bounds one store query unless a source is told otherwise.
+const DefaultQueryTimeout = time.Minute
+
 // batches splits pods into chunks of at most size, dropping duplicates so a
 // caller's repeated key cannot cost a query slot.
-func batches(pods []PodKey, size int) [][]PodKey {
+func Batches(pods []PodKey, size int) [][]PodKey {
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
@@ -38,7 +42,7 @@ func batches(pods []PodKey, size int) [][]PodKey {
 // "|": a regex that matches exactly the set when anchored. Names are quoted
 // because pod names may hold dots, and a user-chosen name must never widen
 // the match.
-func alternation(names []string) string {
+func Alternation(names []string) string {
 	set := map[string]bool{}
 	for _, n := range names {
 		set[n] = true
@@ -54,7 +58,7 @@ func alternation(names []string) string {
 // namesOf returns the namespaces and the pod names of a batch. Matching on
 // both sets can also match a pod of one namespace under the name of a pod in
 // another: sources drop such rows by exact key after the query.
-func namesOf(pods []PodKey) (namespaces, names []string) {
+func NamesOf(pods []PodKey) (namespaces, names []string) {
 	for _, p := range pods {
 		namespaces = append(namespaces, p.Namespace)
 		names = append(names, p.Name)

@@ -1,4 +1,4 @@
-package metrics
+package samples
 
 import (
 	"fmt"
@@ -28,10 +28,10 @@ const (
 	FieldIOReadBytes
 	FieldIOWriteBytes
 
-	numFields // keep last
+	NumFields // keep last
 )
 
-var fieldNames = [numFields]string{
+var fieldNames = [NumFields]string{
 	"CPUNanoCores", "MemoryUsage", "MemoryWorkingSet", "MemoryRSS", "RootfsUsed", "LogsfsUsed",
 	"CPUCoreNanoSeconds", "PageFaults", "MajorPageFaults", "RxBytes", "TxBytes", "RxErrors", "TxErrors",
 	"IOReadBytes", "IOWriteBytes",
@@ -39,7 +39,7 @@ var fieldNames = [numFields]string{
 
 // Fields lists every Field in declaration order.
 func Fields() []Field {
-	fs := make([]Field, numFields)
+	fs := make([]Field, NumFields)
 	for i := range fs {
 		fs[i] = Field(i)
 	}
@@ -47,7 +47,7 @@ func Fields() []Field {
 }
 
 // Valid reports whether f names a Sample value.
-func (f Field) Valid() bool { return f >= 0 && f < numFields }
+func (f Field) Valid() bool { return f >= 0 && f < NumFields }
 
 func (f Field) String() string {
 	if !f.Valid() {
@@ -58,7 +58,7 @@ func (f Field) String() string {
 
 // Cumulative reports whether the field is a counter that only grows until its
 // container restarts; the classifier differentiates those into rates.
-func (f Field) Cumulative() bool { return f >= FieldCPUCoreNanoSeconds && f < numFields }
+func (f Field) Cumulative() bool { return f >= FieldCPUCoreNanoSeconds && f < NumFields }
 
 // ptr returns the address of field f in s, or nil for an invalid field.
 func (s *Sample) ptr(f Field) *float64 {

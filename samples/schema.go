@@ -1,4 +1,4 @@
-package metrics
+package samples
 
 import (
 	"errors"
@@ -129,7 +129,7 @@ func (s Schema) Validate() error {
 }
 
 // measurement returns the schema of the named measurement, or nil.
-func (s Schema) measurement(name string) *MeasurementSchema {
+func (s Schema) Measurement(name string) *MeasurementSchema {
 	for i := range s.Measurements {
 		if s.Measurements[i].Name == name {
 			return &s.Measurements[i]
@@ -139,7 +139,7 @@ func (s Schema) measurement(name string) *MeasurementSchema {
 }
 
 // podTagPairs lists the distinct pod tag pairs over all measurements, in order.
-func (s Schema) podTagPairs() []PodTags {
+func (s Schema) PodTagPairs() []PodTags {
 	var out []PodTags
 	seen := map[PodTags]bool{}
 	for _, m := range s.Measurements {

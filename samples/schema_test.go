@@ -1,6 +1,7 @@
-package metrics
+package samples
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,12 +64,12 @@ func TestBatches(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := batches(tc.pods, tc.size)
+			got := Batches(tc.pods, tc.size)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 			for i := range got {
-				if !equalPods(got[i], tc.want[i]) {
+				if !slices.Equal(got[i], tc.want[i]) {
 					t.Errorf("batch %d = %v, want %v", i, got[i], tc.want[i])
 				}
 			}
@@ -77,22 +78,8 @@ func TestBatches(t *testing.T) {
 }
 
 func TestAlternationQuotesAndSorts(t *testing.T) {
-	got := alternation([]string{"web-1", "api.v2", "web-1", "a+b"})
+	got := Alternation([]string{"web-1", "api.v2", "web-1", "a+b"})
 	if want := `a\+b|api\.v2|web-1`; got != want {
 		t.Errorf("alternation = %s, want %s", got, want)
-	}
-}
-
-func TestFluxLiterals(t *testing.T) {
-	tests := map[string]struct{ got, want string }{
-		"quotes, backslashes and interpolation are escaped": {fluxString(`a"b\c${d}`), `"a\"b\\c\${d}"`},
-		"a regex matches the set exactly":                   {fluxRegex([]string{"b.c", "a/x"}), `/^(?:a\/x|b\.c)$/`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if tc.got != tc.want {
-				t.Errorf("got %s, want %s", tc.got, tc.want)
-			}
-		})
 	}
 }

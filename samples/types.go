@@ -1,22 +1,4 @@
-// Package metrics reads the runtime behaviour of pods — CPU, memory, network,
-// block IO and filesystem samples — from wherever a cluster keeps them
-// (InfluxDB fed by telegraf, Prometheus fed by cAdvisor, or a line-protocol
-// file for offline work) and hands it to the classifier in one shape.
-//
-// Every Source answers for many pods at once: the refiner asks for hundreds of
-// pending pods per tick, and one query per pod per metric would not scale.
-//
-// The sources:
-//   - InfluxSource: one Flux query per batch of pods (DefaultBatchSize) over
-//     telegraf's measurements, described by a Schema (DefaultSchema).
-//   - PrometheusSource: one range query per batch over cAdvisor's series.
-//   - LineProtocolFile streams a telegraf/`influx export` file (plain or gzip)
-//     per call; LoadLineProtocolFile reads it once into a Memory source.
-//
-// All of them sum a pod's containers into one Sample per interval bucket
-// (DefaultInterval), so the same data gives the same windows from any store.
-// Tests run against real servers through the influxtest and promtest packages.
-package metrics
+package samples
 
 import (
 	"context"

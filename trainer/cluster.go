@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // SidecarMatcher says which containers are helpers; *imagerules.Rules is one.
@@ -40,7 +40,7 @@ func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) 
 					continue
 				}
 				if image := mainImage(p, sidecars); image != "" {
-					out = append(out, Pod{Key: metrics.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image})
+					out = append(out, Pod{Key: samples.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image})
 				}
 			}
 			if pods.Continue == "" {

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // Fold is one train/test split, as indices into the examples (one example is
@@ -92,7 +92,7 @@ func GroupedFolds(examples []classifier.Example, k int, seed int64) ([]Fold, err
 // one) has examples on both sides of a fold — the leak that scored the
 // predecessor 100%.
 func CheckDisjoint(examples []classifier.Example, f Fold) error {
-	train := map[metrics.PodKey]bool{}
+	train := map[samples.PodKey]bool{}
 	trainGroup := map[string]bool{}
 	for _, i := range f.Train {
 		train[examples[i].Pod] = true

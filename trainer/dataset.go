@@ -10,7 +10,7 @@ import (
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // Labeler turns an image reference into a training label; ok is false when
@@ -58,7 +58,7 @@ type PodData struct {
 	Pod
 	Label       string // "" when unlabelled
 	LabelSource string
-	Window      *metrics.Window
+	Window      *samples.Window
 }
 
 // Dataset is the assembled pods.
@@ -66,7 +66,7 @@ type Dataset struct {
 	Labelled   []PodData
 	Unlabelled []PodData
 	// NoMetrics lists pods of the pod list with no samples in the range.
-	NoMetrics []metrics.PodKey
+	NoMetrics []samples.PodKey
 	Samples   int
 }
 
@@ -131,7 +131,7 @@ type AssembleOptions struct {
 // Assemble reads the pods' samples from src in batches and labels them: the
 // explicit class column first, else the labeler if it is sure, else the pod is
 // unlabelled (kept for classification, excluded from training).
-func Assemble(ctx context.Context, src metrics.Source, pods []Pod, opt AssembleOptions) (*Dataset, error) {
+func Assemble(ctx context.Context, src samples.Source, pods []Pod, opt AssembleOptions) (*Dataset, error) {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 500
 	}
@@ -143,7 +143,7 @@ func Assemble(ctx context.Context, src metrics.Source, pods []Pod, opt AssembleO
 	ds := &Dataset{}
 	for i := 0; i < len(pods); i += opt.BatchSize {
 		batch := pods[i:min(i+opt.BatchSize, len(pods))]
-		keys := make([]metrics.PodKey, len(batch))
+		keys := make([]samples.PodKey, len(batch))
 		for j, p := range batch {
 			keys[j] = p.Key
 		}

@@ -1,5 +1,5 @@
 // Package trainer builds classifier models from labelled pods: it assembles
-// the dataset (a pod list plus a metrics.Source), labels pods from an
+// the dataset (a pod list plus a samples.Source), labels pods from an
 // explicit class column or unambiguous image rules, evaluates by
 // cross-validation grouped by pod, draws reports, and gates publication on
 // held-out quality.
@@ -13,12 +13,12 @@ import (
 	"os"
 	"strings"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // Pod is one row of PODS.csv: the stand-in for the Kubernetes API's pod list.
 type Pod struct {
-	Key   metrics.PodKey
+	Key   samples.PodKey
 	Image string
 	// Class is the explicit label from the optional class column ("" when
 	// absent or empty).
@@ -70,7 +70,7 @@ func ReadPods(r io.Reader) ([]Pod, error) {
 	}
 	classCol, hasClass := col["class"]
 	var pods []Pod
-	seen := map[metrics.PodKey]int{}
+	seen := map[samples.PodKey]int{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -86,7 +86,7 @@ func ReadPods(r io.Reader) ([]Pod, error) {
 			}
 			return ""
 		}
-		p := Pod{Key: metrics.PodKey{Namespace: get(col["namespace"]), Name: get(col["pod_name"])}, Image: get(col["image"])}
+		p := Pod{Key: samples.PodKey{Namespace: get(col["namespace"]), Name: get(col["pod_name"])}, Image: get(col["image"])}
 		if p.Key.Namespace == "" || p.Key.Name == "" {
 			if len(rec) == 1 && get(0) == "" {
 				continue

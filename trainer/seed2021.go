@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 )
 
 // Seed2021Epoch is the time the seed-2021 converter counts runningTimeSeconds
@@ -28,7 +29,7 @@ var Seed2021Epoch = time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
 // of a file has ioServiceRecursiveWrite == ioServiceRecursiveRead (the
 // recorder's copy bug), the write counter is treated as missing for that file.
 // Several files may be merged into one source: a pod in two files is one pod.
-func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKey]*Pod, r io.Reader, name string) error {
+func ReadSeed2021(src map[samples.PodKey]*samples.Window, pods map[samples.PodKey]*Pod, r io.Reader, name string) error {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -47,9 +48,9 @@ func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKe
 		}
 	}
 	type row struct {
-		key   metrics.PodKey
+		key   samples.PodKey
 		class string
-		s     metrics.Sample
+		s     samples.Sample
 	}
 	var rows []row
 	writeBug := true
@@ -92,7 +93,7 @@ func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKe
 			writeBug = false
 		}
 		t := Seed2021Epoch.Add(time.Duration(vals["runningTimeSeconds"]) * time.Second)
-		s := metrics.NewSample(t)
+		s := samples.NewSample(t)
 		s.MemoryUsage = vals["memoryUsageBytes"]
 		s.CPUNanoCores = vals["cpuUsageNanocores"]
 		s.LogsfsUsed = vals["logsfsUsedBytes"]
@@ -101,7 +102,7 @@ func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKe
 		s.TxBytes = vals["tx_bytes"]
 		s.IOReadBytes = vals["ioServiceRecursiveRead"]
 		s.IOWriteBytes = vals["ioServiceRecursiveWrite"]
-		key := metrics.PodKey{Namespace: "ns-" + strings.TrimSpace(rec[col["namespace"]]), Name: "pod-" + strings.TrimSpace(rec[col["podName"]])}
+		key := samples.PodKey{Namespace: "ns-" + strings.TrimSpace(rec[col["namespace"]]), Name: "pod-" + strings.TrimSpace(rec[col["podName"]])}
 		rows = append(rows, row{key: key, class: strings.ToLower(strings.TrimSpace(rec[col["class"]])), s: s})
 	}
 	if len(rows) == 0 {
@@ -113,7 +114,7 @@ func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKe
 		}
 		w := src[r.key]
 		if w == nil {
-			w = &metrics.Window{Pod: r.key}
+			w = &samples.Window{Pod: r.key}
 			src[r.key] = w
 		}
 		w.Samples = append(w.Samples, r.s)
@@ -139,12 +140,12 @@ func ReadSeed2021(src map[metrics.PodKey]*metrics.Window, pods map[metrics.PodKe
 }
 
 // LoadSeed2021 reads and merges seed-2021 CSV files.
-func LoadSeed2021(paths ...string) (*metrics.Memory, []Pod, error) {
+func LoadSeed2021(paths ...string) (*samples.Memory, []Pod, error) {
 	if len(paths) == 0 {
 		return nil, nil, errors.New("seed2021: no files given")
 	}
-	src := map[metrics.PodKey]*metrics.Window{}
-	podMap := map[metrics.PodKey]*Pod{}
+	src := map[samples.PodKey]*samples.Window{}
+	podMap := map[samples.PodKey]*Pod{}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -161,51 +162,16 @@ func LoadSeed2021(paths ...string) (*metrics.Memory, []Pod, error) {
 		pods = append(pods, *p)
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Key.String() < pods[j].Key.String() })
-	return metrics.NewMemory(src), pods, nil
+	return samples.NewMemory(src), pods, nil
 }
 
 // WriteLineProtocol writes windows as InfluxDB line protocol in the telegraf
 // schema podclass reads by default (kubernetes_pod_container,
 // kubernetes_pod_network, docker_container_blkio with device=total), one
-// container named after the pod. Missing (NaN) values are left out.
-func WriteLineProtocol(w io.Writer, src map[metrics.PodKey]*metrics.Window) error {
-	bw := bufio.NewWriter(w)
-	keys := make([]metrics.PodKey, 0, len(src))
-	for k := range src {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	esc := strings.NewReplacer(",", `\,`, " ", `\ `, "=", `\=`)
-	for _, k := range keys {
-		ns, pod := esc.Replace(k.Namespace), esc.Replace(k.Name)
-		for _, s := range src[k].Samples {
-			ts := s.Time.UnixNano()
-			fields := func(kv ...any) string {
-				var parts []string
-				for i := 0; i < len(kv); i += 2 {
-					v := kv[i+1].(float64)
-					if math.IsNaN(v) || math.IsInf(v, 0) {
-						continue
-					}
-					parts = append(parts, fmt.Sprintf("%s=%si", kv[i], strconv.FormatInt(int64(v), 10)))
-				}
-				return strings.Join(parts, ",")
-			}
-			if f := fields("cpu_usage_nanocores", s.CPUNanoCores, "cpu_usage_core_nanoseconds", s.CPUCoreNanoSeconds,
-				"memory_usage_bytes", s.MemoryUsage, "memory_working_set_bytes", s.MemoryWorkingSet, "memory_rss_bytes", s.MemoryRSS,
-				"memory_page_faults", s.PageFaults, "memory_major_page_faults", s.MajorPageFaults,
-				"rootfs_used_bytes", s.RootfsUsed, "logsfs_used_bytes", s.LogsfsUsed); f != "" {
-				fmt.Fprintf(bw, "kubernetes_pod_container,container_name=%s,namespace=%s,node_name=seed,pod_name=%s %s %d\n", pod, ns, pod, f, ts)
-			}
-			if f := fields("rx_bytes", s.RxBytes, "rx_errors", s.RxErrors, "tx_bytes", s.TxBytes, "tx_errors", s.TxErrors); f != "" {
-				fmt.Fprintf(bw, "kubernetes_pod_network,namespace=%s,node_name=seed,pod_name=%s %s %d\n", ns, pod, f, ts)
-			}
-			if f := fields("io_service_recursive_read", s.IOReadBytes, "io_service_recursive_write", s.IOWriteBytes); f != "" {
-				fmt.Fprintf(bw, "docker_container_blkio,device=total,io.kubernetes.container.name=%s,io.kubernetes.pod.name=%s,io.kubernetes.pod.namespace=%s %s %d\n", pod, pod, ns, f, ts)
-			}
-		}
-	}
-	return bw.Flush()
+// container named after the pod, on node "seed". Missing (NaN) values are
+// left out.
+func WriteLineProtocol(w io.Writer, src map[samples.PodKey]*samples.Window) error {
+	return lineprotocol.Writer{Node: "seed"}.WriteWindows(w, src)
 }
 
 // WritePodsCSV writes a pods CSV (namespace,pod_name,image,class).

@@ -14,7 +14,7 @@ import (
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/classifier/classifiertest"
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 func TestReadPods(t *testing.T) {
@@ -25,16 +25,16 @@ func TestReadPods(t *testing.T) {
 	}{
 		"the minimal header": {
 			in:   "namespace,pod_name,image\nns,a,redis:7\n",
-			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "a"}, Image: "redis:7"}},
+			want: []Pod{{Key: samples.PodKey{Namespace: "ns", Name: "a"}, Image: "redis:7"}},
 		},
 		"columns in any order, extra columns and a class": {
 			in: "\ufeffImage, class ,extra,pod_name,namespace\nnginx:1,WEB,x,b,ns\n# comment\n\nhttpd,,y,c,ns\n",
-			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "b"}, Image: "nginx:1", Class: "web", Columns: map[string]string{"extra": "x"}},
-				{Key: metrics.PodKey{Namespace: "ns", Name: "c"}, Image: "httpd", Columns: map[string]string{"extra": "y"}}},
+			want: []Pod{{Key: samples.PodKey{Namespace: "ns", Name: "b"}, Image: "nginx:1", Class: "web", Columns: map[string]string{"extra": "x"}},
+				{Key: samples.PodKey{Namespace: "ns", Name: "c"}, Image: "httpd", Columns: map[string]string{"extra": "y"}}},
 		},
 		"short rows read missing cells as empty": {
 			in:   "namespace,pod_name,image,class\nns,a\n",
-			want: []Pod{{Key: metrics.PodKey{Namespace: "ns", Name: "a"}}},
+			want: []Pod{{Key: samples.PodKey{Namespace: "ns", Name: "a"}}},
 		},
 		"an empty file":          {in: "", wantErr: "empty file"},
 		"a header without image": {in: "namespace,pod_name\nns,a\n", wantErr: "lacks column(s) image"},
@@ -90,25 +90,25 @@ func FuzzReadPods(f *testing.F) {
 	})
 }
 
-func synth(classes []string, perClass, n int, seed int64) ([]Pod, *metrics.Memory) {
+func synth(classes []string, perClass, n int, seed int64) ([]Pod, *samples.Memory) {
 	keys, labels, wins := classifiertest.Pods(classes, perClass, n, seed)
-	src := map[metrics.PodKey]*metrics.Window{}
+	src := map[samples.PodKey]*samples.Window{}
 	var pods []Pod
 	for i, k := range keys {
 		src[k] = wins[i]
 		pods = append(pods, Pod{Key: k, Class: labels[i]})
 	}
-	return pods, metrics.NewMemory(src)
+	return pods, samples.NewMemory(src)
 }
 
 func TestAssembleLabelsFromTheClassColumnThenTheImageRules(t *testing.T) {
 	_, src := synth([]string{"db", "web"}, 2, 6, 1)
 	pods := []Pod{
-		{Key: metrics.PodKey{Namespace: "synth", Name: "db-0"}, Image: "nginx:1", Class: "mysql"},
-		{Key: metrics.PodKey{Namespace: "synth", Name: "db-1"}, Image: "docker.io/library/postgres:16"},
-		{Key: metrics.PodKey{Namespace: "synth", Name: "web-0"}, Image: "example.com/acme/shop:1"},
-		{Key: metrics.PodKey{Namespace: "synth", Name: "web-1"}, Image: "::not an image::"},
-		{Key: metrics.PodKey{Namespace: "synth", Name: "absent"}, Image: "redis"},
+		{Key: samples.PodKey{Namespace: "synth", Name: "db-0"}, Image: "nginx:1", Class: "mysql"},
+		{Key: samples.PodKey{Namespace: "synth", Name: "db-1"}, Image: "docker.io/library/postgres:16"},
+		{Key: samples.PodKey{Namespace: "synth", Name: "web-0"}, Image: "example.com/acme/shop:1"},
+		{Key: samples.PodKey{Namespace: "synth", Name: "web-1"}, Image: "::not an image::"},
+		{Key: samples.PodKey{Namespace: "synth", Name: "absent"}, Image: "redis"},
 	}
 	ds, err := Assemble(context.Background(), src, pods, AssembleOptions{Labeler: RulesLabeler(imagerules.Default(), DefaultMinRuleConfidence), BatchSize: 2})
 	if err != nil {
@@ -141,9 +141,9 @@ func TestGroupedFoldsNeverSplitAPod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tested := map[metrics.PodKey]int{}
+		tested := map[samples.PodKey]int{}
 		for fi, f := range folds {
-			train := map[metrics.PodKey]bool{}
+			train := map[samples.PodKey]bool{}
 			for _, i := range f.Train {
 				train[ex[i].Pod] = true
 			}
@@ -373,11 +373,11 @@ func TestSeed2021ConverterReadsTheRecorderFormat(t *testing.T) {
 	csv := "podName,namespace,memoryUsageBytes,cpuUsageNanocores,logsfsUsedBytes,rootfsUsedBytes,imageSizeBytes,imageName,containerName,rx_bytes,tx_bytes,ioServiceRecursiveRead,ioServiceRecursiveWrite,usedBytesVolume,runningTimeSeconds,class\n" +
 		"1,2,100,5000000,1,2,3,4,5,1000,2000,10,10,0,20,mysql\n" +
 		"1,2,100,5000000,1,2,3,4,5,1500,2600,10,10,0,10,mysql\n"
-	src, pods := map[metrics.PodKey]*metrics.Window{}, map[metrics.PodKey]*Pod{}
+	src, pods := map[samples.PodKey]*samples.Window{}, map[samples.PodKey]*Pod{}
 	if err := ReadSeed2021(src, pods, strings.NewReader(csv), "test.csv"); err != nil {
 		t.Fatal(err)
 	}
-	w := src[metrics.PodKey{Namespace: "ns-2", Name: "pod-1"}]
+	w := src[samples.PodKey{Namespace: "ns-2", Name: "pod-1"}]
 	if w == nil || len(w.Samples) != 2 || pods[w.Pod].Class != "mysql" {
 		t.Fatalf("window %+v", w)
 	}

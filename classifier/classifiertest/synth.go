@@ -8,7 +8,7 @@ import (
 	"math/rand"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
 )
 
 // Profile is the made-up behaviour of a class.
@@ -36,13 +36,13 @@ var Profiles = map[string]Profile{
 
 // Window makes n samples 10 s apart of a pod behaving like p, at a load
 // level scaling the rates, with multiplicative noise.
-func Window(key metrics.PodKey, p Profile, n int, load float64, rng *rand.Rand) *metrics.Window {
+func Window(key samples.PodKey, p Profile, n int, load float64, rng *rand.Rand) *samples.Window {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	w := &metrics.Window{Pod: key}
+	w := &samples.Window{Pod: key}
 	noise := func() float64 { return math.Exp(rng.NormFloat64() * 0.1) }
 	var cpuNs, rx, tx, rd, wr, faults float64
 	for i := 0; i < n; i++ {
-		s := metrics.NewSample(t0.Add(time.Duration(i) * 10 * time.Second))
+		s := samples.NewSample(t0.Add(time.Duration(i) * 10 * time.Second))
 		cores := p.Cores * load * noise()
 		s.CPUNanoCores = cores * 1e9
 		cpuNs += cores * 10 * 1e9
@@ -67,7 +67,7 @@ func Window(key metrics.PodKey, p Profile, n int, load float64, rng *rand.Rand) 
 
 // Pods makes perClass pods of each named class with n samples each, at load
 // levels spread over 0.3–3×.
-func Pods(classes []string, perClass, n int, seed int64) (keys []metrics.PodKey, labels []string, windows []*metrics.Window) {
+func Pods(classes []string, perClass, n int, seed int64) (keys []samples.PodKey, labels []string, windows []*samples.Window) {
 	rng := rand.New(rand.NewSource(seed))
 	for _, c := range classes {
 		p, ok := Profiles[c]
@@ -75,7 +75,7 @@ func Pods(classes []string, perClass, n int, seed int64) (keys []metrics.PodKey,
 			panic("classifiertest: no profile " + c)
 		}
 		for i := 0; i < perClass; i++ {
-			k := metrics.PodKey{Namespace: "synth", Name: fmt.Sprintf("%s-%d", c, i)}
+			k := samples.PodKey{Namespace: "synth", Name: fmt.Sprintf("%s-%d", c, i)}
 			load := 0.3 * math.Pow(10, float64(i)/float64(max(perClass-1, 1)))
 			keys = append(keys, k)
 			labels = append(labels, c)

@@ -39,7 +39,8 @@ import (
 	"github.com/podclass/podclass/internal/influxd"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/tools"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/webhook"
 )
 
@@ -70,11 +71,11 @@ func logf(start time.Time, format string, a ...any) {
 
 func run(ctx context.Context, n, qps int, bin, corpus string, through bool) error {
 	start := time.Now()
-	mem, _, err := metrics.LoadLineProtocolFile(ctx, corpus, metrics.LineProtocolOptions{})
+	mem, _, err := lineprotocol.LoadFile(ctx, corpus, lineprotocol.Options{})
 	if err != nil {
 		return err
 	}
-	var recordings [][]metrics.Sample
+	var recordings [][]samples.Sample
 	for _, w := range mem.All() {
 		if len(w.Samples) >= 6 {
 			recordings = append(recordings, w.Samples[:6])
@@ -175,7 +176,7 @@ func run(ctx context.Context, n, qps int, bin, corpus string, through bool) erro
 	var lp strings.Builder
 	last := time.Time{}
 	for i := 0; i < n; i++ {
-		b, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: "bench", Name: fmt.Sprintf("pod-%05d", i)}, recordings[i%len(recordings)], created[i].Add(2*time.Second))
+		b, err := replay.Encode(samples.DefaultSchema(), samples.PodKey{Namespace: "bench", Name: fmt.Sprintf("pod-%05d", i)}, recordings[i%len(recordings)], created[i].Add(2*time.Second))
 		if err != nil {
 			return err
 		}

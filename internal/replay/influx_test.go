@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
-	"github.com/podclass/podclass/metrics/influxtest"
+	"github.com/podclass/podclass/internal/harness/influxtest"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/influx"
+	"github.com/podclass/podclass/samples/lineprotocol"
 )
 
 // TestReplayThroughInfluxDBKeepsTheRecording plays recorded windows into a
@@ -17,27 +19,27 @@ import (
 // windows must come back sample for sample, or the refiner would see other
 // behaviour online than the trainer saw offline.
 func TestReplayThroughInfluxDBKeepsTheRecording(t *testing.T) {
-	mem, _, err := metrics.LoadLineProtocolFile(context.Background(), filepath.Join(corpusDir(), "metrics.lp"), metrics.LineProtocolOptions{})
+	mem, _, err := lineprotocol.LoadFile(context.Background(), filepath.Join(corpusDir(), "metrics.lp"), lineprotocol.Options{})
 	if err != nil {
 		t.Fatalf("loading the corpus: %v", err)
 	}
 	srv := influxtest.Start(t)
-	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: srv.URL, Bucket: srv.Bucket()})
+	src, err := influx.NewSource(influx.Config{URL: srv.URL, Bucket: srv.Bucket()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	start := time.Now().Add(-time.Hour).Truncate(time.Second).Add(2 * time.Second)
-	want := map[metrics.PodKey][]metrics.Sample{}
-	var keys []metrics.PodKey
+	want := map[samples.PodKey][]samples.Sample{}
+	var keys []samples.PodKey
 	i := 0
 	for _, w := range mem.All() {
 		if i == 5 {
 			break
 		}
-		key := metrics.PodKey{Namespace: "replay", Name: w.Pod.Name}
+		key := samples.PodKey{Namespace: "replay", Name: w.Pod.Name}
 		n := min(len(w.Samples), 8)
-		lp, err := Encode(metrics.DefaultSchema(), key, w.Samples[:n], start)
+		lp, err := Encode(samples.DefaultSchema(), key, w.Samples[:n], start)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +58,7 @@ func TestReplayThroughInfluxDBKeepsTheRecording(t *testing.T) {
 			continue
 		}
 		for j := range g.Samples {
-			for _, f := range metrics.Fields() {
+			for _, f := range samples.Fields() {
 				a, b := g.Samples[j].Get(f), want[k][j].Get(f)
 				if math.IsNaN(a) != math.IsNaN(b) || (!math.IsNaN(a) && a != b) {
 					t.Errorf("%s sample %d %s = %v, recorded %v", k, j, f, a, b)

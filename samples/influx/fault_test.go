@@ -1,4 +1,4 @@
-package metrics
+package influx
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podclass/podclass/samples"
 )
 
 // A metrics store that misbehaves — answers garbage, answers too slowly —
@@ -14,12 +16,12 @@ import (
 // made-up window. No real InfluxDB answers garbage on purpose, so these use
 // a stand-in HTTP server; the real server's outage is in influx_test.go.
 
-var testPods = []PodKey{{Namespace: "shop", Name: "db-0"}, {Namespace: "shop", Name: "db-1"}}
+var testPods = []samples.PodKey{{Namespace: "shop", Name: "db-0"}, {Namespace: "shop", Name: "db-1"}}
 
-func fakeInflux(t testing.TB, h http.HandlerFunc) *InfluxSource {
+func fakeInflux(t testing.TB, h http.HandlerFunc) *Source {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	src, err := NewInfluxSource(InfluxConfig{URL: srv.URL, Bucket: "telegraf", Timeout: time.Second})
+	src, err := NewSource(Config{URL: srv.URL, Bucket: "telegraf", Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

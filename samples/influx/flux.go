@@ -1,10 +1,12 @@
-package metrics
+package influx
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/podclass/podclass/samples"
 )
 
 // windowsFlux builds the one query that reads a batch of pods: every schema
@@ -12,11 +14,11 @@ import (
 // regexes on their namespace and name tags (regex predicates are pushed down
 // to InfluxDB's storage, set membership is not), fields pivoted into columns
 // so one record is one series at one time, and only the columns we read kept.
-func windowsFlux(bucket string, schema Schema, pods []PodKey, start, end time.Time) string {
-	namespaces, names := namesOf(pods)
+func windowsFlux(bucket string, schema samples.Schema, pods []samples.PodKey, start, end time.Time) string {
+	namespaces, names := samples.NamesOf(pods)
 	nsRe, podRe := fluxRegex(namespaces), fluxRegex(names)
 	var podPreds []string
-	for _, pt := range schema.podTagPairs() {
+	for _, pt := range schema.PodTagPairs() {
 		podPreds = append(podPreds, fmt.Sprintf("(r[%s] =~ %s and r[%s] =~ %s)",
 			fluxString(pt.Namespace), nsRe, fluxString(pt.Pod), podRe))
 	}
@@ -31,9 +33,9 @@ func windowsFlux(bucket string, schema Schema, pods []PodKey, start, end time.Ti
 
 // podsFlux lists the pods: one field per measurement, the first row of each
 // series, and only the pod tags.
-func podsFlux(bucket string, schema Schema, start, end time.Time) string {
+func podsFlux(bucket string, schema samples.Schema, start, end time.Time) string {
 	cols := []string{"_measurement"}
-	for _, pt := range schema.podTagPairs() {
+	for _, pt := range schema.PodTagPairs() {
 		cols = append(cols, pt.Namespace, pt.Pod)
 	}
 	var b strings.Builder
@@ -47,7 +49,7 @@ func podsFlux(bucket string, schema Schema, start, end time.Time) string {
 
 // measurementPreds ORs, per measurement, its name, required tags and fields
 // (all fields, or only the first when any one proves a pod is there).
-func measurementPreds(schema Schema, allFields bool) string {
+func measurementPreds(schema samples.Schema, allFields bool) string {
 	var preds []string
 	for _, m := range schema.Measurements {
 		parts := []string{"r._measurement == " + fluxString(m.Name)}
@@ -73,7 +75,7 @@ func measurementPreds(schema Schema, allFields bool) string {
 
 // keptColumns are the columns windowsFlux returns; keep ignores the ones a
 // measurement lacks.
-func keptColumns(schema Schema) []string {
+func keptColumns(schema samples.Schema) []string {
 	cols := []string{"_time", "_measurement"}
 	for _, m := range schema.Measurements {
 		for _, pt := range m.PodTags {
@@ -85,7 +87,7 @@ func keptColumns(schema Schema) []string {
 	return dedupe(cols)
 }
 
-func sortedFields(m MeasurementSchema) []string {
+func sortedFields(m samples.MeasurementSchema) []string {
 	fs := make([]string, 0, len(m.Fields))
 	for f := range m.Fields {
 		fs = append(fs, f)

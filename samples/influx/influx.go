@@ -1,4 +1,4 @@
-package metrics
+package influx
 
 import (
 	"context"
@@ -9,13 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podclass/podclass/samples"
+
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
 )
 
-// InfluxConfig says how to reach InfluxDB. Both InfluxDB 1.8 (with
+// Config says how to reach InfluxDB. Both InfluxDB 1.8 (with
 // `[http] flux-enabled = true`) and 2.x serve the Flux endpoint used here.
-type InfluxConfig struct {
+type Config struct {
 	// URL of the server, e.g. http://influxdb.monitoring:8086.
 	URL string
 	// Token authenticates to InfluxDB 2.x. For 1.8 leave it empty and set
@@ -27,38 +29,36 @@ type InfluxConfig struct {
 	// Bucket is "database/retention-policy" or "database" (the database's
 	// default retention policy) on 1.8, a bucket name on 2.x.
 	Bucket string
-	// BatchSize is how many pods one query covers; zero means DefaultBatchSize.
+	// BatchSize is how many pods one query covers; zero means samples.DefaultBatchSize.
 	BatchSize int
 	// Timeout bounds one query; zero means one minute.
 	Timeout time.Duration
 	// Interval is the bucket width samples are aligned to; zero means
-	// DefaultInterval, negative keeps exact timestamps.
+	// samples.DefaultInterval, negative keeps exact timestamps.
 	Interval time.Duration
-	// Schema maps measurements to samples; the zero value is DefaultSchema.
-	Schema Schema
+	// Schema maps measurements to samples; the zero value is samples.DefaultSchema.
+	Schema samples.Schema
 	// HTTPClient replaces the client's own, e.g. to add TLS settings or, in
 	// tests, to count requests. Its Timeout then applies instead of Timeout's
 	// HTTP part (Timeout still bounds each query through its context).
 	HTTPClient *http.Client
 }
 
-const defaultQueryTimeout = time.Minute
-
-// InfluxSource reads windows from InfluxDB with one Flux query per batch of
+// Source reads windows from InfluxDB with one Flux query per batch of
 // pods covering every measurement of the schema.
-type InfluxSource struct {
-	cfg    InfluxConfig
+type Source struct {
+	cfg    Config
 	client influxdb2.Client
 	query  api.QueryAPI
 }
 
 var (
-	_ Source = (*InfluxSource)(nil)
-	_ Lister = (*InfluxSource)(nil)
+	_ samples.Source = (*Source)(nil)
+	_ samples.Lister = (*Source)(nil)
 )
 
-// NewInfluxSource checks the configuration; it does not contact the server.
-func NewInfluxSource(cfg InfluxConfig) (*InfluxSource, error) {
+// NewSource checks the configuration; it does not contact the server.
+func NewSource(cfg Config) (*Source, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("influx: URL is required")
 	}
@@ -69,16 +69,16 @@ func NewInfluxSource(cfg InfluxConfig) (*InfluxSource, error) {
 		return nil, errors.New("influx: set either a token or a username and password, not both")
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
+		cfg.BatchSize = samples.DefaultBatchSize
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultQueryTimeout
+		cfg.Timeout = samples.DefaultQueryTimeout
 	}
 	if cfg.Interval == 0 {
-		cfg.Interval = DefaultInterval
+		cfg.Interval = samples.DefaultInterval
 	}
 	if len(cfg.Schema.Measurements) == 0 {
-		cfg.Schema = DefaultSchema()
+		cfg.Schema = samples.DefaultSchema()
 	}
 	if err := cfg.Schema.Validate(); err != nil {
 		return nil, fmt.Errorf("influx: %w", err)
@@ -95,26 +95,26 @@ func NewInfluxSource(cfg InfluxConfig) (*InfluxSource, error) {
 		opts.SetHTTPClient(cfg.HTTPClient)
 	}
 	client := influxdb2.NewClientWithOptions(cfg.URL, token, opts)
-	return &InfluxSource{cfg: cfg, client: client, query: client.QueryAPI(cfg.Org)}, nil
+	return &Source{cfg: cfg, client: client, query: client.QueryAPI(cfg.Org)}, nil
 }
 
 // Close releases the client's idle connections.
-func (s *InfluxSource) Close() { s.client.Close() }
+func (s *Source) Close() { s.client.Close() }
 
 // Windows runs one query per batch of pods, in order, and merges the results.
-func (s *InfluxSource) Windows(ctx context.Context, pods []PodKey, start, end time.Time) (map[PodKey]*Window, error) {
+func (s *Source) Windows(ctx context.Context, pods []samples.PodKey, start, end time.Time) (map[samples.PodKey]*samples.Window, error) {
 	if !end.After(start) {
-		return map[PodKey]*Window{}, nil
+		return map[samples.PodKey]*samples.Window{}, nil
 	}
-	out := map[PodKey]*Window{}
-	bs := batches(pods, s.cfg.BatchSize)
+	out := map[samples.PodKey]*samples.Window{}
+	bs := samples.Batches(pods, s.cfg.BatchSize)
 	for i, batch := range bs {
-		acc := newAccumulator(s.cfg.Interval, batch)
+		acc := samples.NewAccumulator(s.cfg.Interval, batch)
 		q := windowsFlux(s.cfg.Bucket, s.cfg.Schema, batch, start, end)
 		if err := s.run(ctx, q, func(rec map[string]any) error { return s.addRecord(acc, rec) }); err != nil {
 			return nil, fmt.Errorf("influx: batch %d of %d (%d pods): %w", i+1, len(bs), len(batch), err)
 		}
-		for k, w := range acc.windows() {
+		for k, w := range acc.Windows() {
 			out[k] = w
 		}
 	}
@@ -122,30 +122,30 @@ func (s *InfluxSource) Windows(ctx context.Context, pods []PodKey, start, end ti
 }
 
 // Pods lists, sorted, the pods with rows in [start, end).
-func (s *InfluxSource) Pods(ctx context.Context, start, end time.Time) ([]PodKey, error) {
-	acc := newAccumulator(s.cfg.Interval, nil)
-	acc.podsOnly = true
+func (s *Source) Pods(ctx context.Context, start, end time.Time) ([]samples.PodKey, error) {
+	acc := samples.NewAccumulator(s.cfg.Interval, nil)
+	acc.PodsOnly = true
 	if !end.After(start) {
 		return nil, nil
 	}
 	err := s.run(ctx, podsFlux(s.cfg.Bucket, s.cfg.Schema, start, end), func(rec map[string]any) error {
-		m := s.cfg.Schema.measurement(str(rec["_measurement"]))
+		m := s.cfg.Schema.Measurement(str(rec["_measurement"]))
 		if m == nil {
 			return nil
 		}
 		if ns, pod, ok := recordPod(m, rec); ok {
-			acc.find(ns, pod).seen = true
+			acc.Find(ns, pod).MarkSeen()
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("influx: listing pods: %w", err)
 	}
-	return acc.podKeys(), nil
+	return acc.PodKeys(), nil
 }
 
 // run sends one Flux query and hands every record to fn.
-func (s *InfluxSource) run(ctx context.Context, flux string, fn func(map[string]any) error) (err error) {
+func (s *Source) run(ctx context.Context, flux string, fn func(map[string]any) error) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	// The client's CSV reader panics on some malformed answers (found by
@@ -177,8 +177,8 @@ func (s *InfluxSource) run(ctx context.Context, flux string, fn func(map[string]
 
 // addRecord folds one pivoted record (one series at one time, fields as
 // columns) into the accumulator.
-func (s *InfluxSource) addRecord(acc *accumulator, rec map[string]any) error {
-	m := s.cfg.Schema.measurement(str(rec["_measurement"]))
+func (s *Source) addRecord(acc *samples.Accumulator, rec map[string]any) error {
+	m := s.cfg.Schema.Measurement(str(rec["_measurement"]))
 	if m == nil {
 		return nil
 	}
@@ -186,7 +186,7 @@ func (s *InfluxSource) addRecord(acc *accumulator, rec map[string]any) error {
 	if !ok {
 		return nil
 	}
-	p := acc.find(ns, pod)
+	p := acc.Find(ns, pod)
 	if p == nil {
 		return nil
 	}
@@ -194,9 +194,9 @@ func (s *InfluxSource) addRecord(acc *accumulator, rec map[string]any) error {
 	if !ok {
 		return fmt.Errorf("record of %s has no _time", m.Name)
 	}
-	var r row
-	r.reset()
-	r.time = t
+	var r samples.Row
+	r.Reset()
+	r.Time = t
 	fed := false
 	for name, f := range m.Fields {
 		v, ok := rec[name]
@@ -207,23 +207,23 @@ func (s *InfluxSource) addRecord(acc *accumulator, rec map[string]any) error {
 		if !ok {
 			return fmt.Errorf("field %s.%s: want a number, got %T", m.Name, name, v)
 		}
-		r.values[f] = x
+		r.Values[f] = x
 		fed = true
 	}
 	if !fed {
 		return nil
 	}
-	h := newSeriesHash(m.Name)
+	h := samples.NewSeriesHash(m.Name)
 	for _, tag := range m.SeriesTags {
-		h = h.addString(str(rec[tag]))
+		h = h.AddString(str(rec[tag]))
 	}
-	r.series = uint64(h)
-	acc.add(p, &r)
+	r.Series = uint64(h)
+	acc.Add(p, &r)
 	return nil
 }
 
 // recordPod returns the first pod tag pair the record carries.
-func recordPod(m *MeasurementSchema, rec map[string]any) (ns, pod string, ok bool) {
+func recordPod(m *samples.MeasurementSchema, rec map[string]any) (ns, pod string, ok bool) {
 	for _, pt := range m.PodTags {
 		ns, pod = str(rec[pt.Namespace]), str(rec[pt.Pod])
 		if ns != "" && pod != "" {
@@ -259,7 +259,7 @@ func fluxString(s string) string {
 
 // fluxRegex returns an anchored Flux regex literal matching exactly names.
 func fluxRegex(names []string) string {
-	return "/^(?:" + strings.ReplaceAll(alternation(names), "/", `\/`) + ")$/"
+	return "/^(?:" + strings.ReplaceAll(samples.Alternation(names), "/", `\/`) + ")$/"
 }
 
 // fluxTime formats t as a Flux time literal.

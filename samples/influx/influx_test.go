@@ -1,4 +1,4 @@
-package metrics_test
+package influx_test
 
 import (
 	"context"
@@ -9,34 +9,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
-	"github.com/podclass/podclass/metrics/influxtest"
+	"github.com/podclass/podclass/internal/harness/influxtest"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/influx"
+	"github.com/podclass/podclass/samples/lineprotocol"
+	"github.com/podclass/podclass/samples/samplestest"
 )
 
-// countingTransport counts queries (requests to a path ending in suffix) on
-// their way to the real server.
-type countingTransport struct {
-	suffix  string
-	queries atomic.Int64
-	next    http.RoundTripper
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, c.suffix) {
-		c.queries.Add(1)
-	}
-	return c.next.RoundTrip(req)
-}
-
-func newInfluxSource(t *testing.T, srv *influxtest.Server, cfg metrics.InfluxConfig) (*metrics.InfluxSource, *countingTransport) {
+func newInfluxSource(t *testing.T, srv *influxtest.Server, cfg influx.Config) (*influx.Source, *samplestest.CountingTransport) {
 	t.Helper()
-	ct := &countingTransport{suffix: "/api/v2/query", next: http.DefaultTransport}
+	ct := &samplestest.CountingTransport{Suffix: "/api/v2/query", Next: http.DefaultTransport}
 	cfg.URL = srv.URL
 	if cfg.Bucket == "" {
 		cfg.Bucket = srv.Bucket()
 	}
 	cfg.HTTPClient = &http.Client{Transport: ct, Timeout: time.Minute}
-	src, err := metrics.NewInfluxSource(cfg)
+	src, err := influx.NewSource(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,43 +34,43 @@ func newInfluxSource(t *testing.T, srv *influxtest.Server, cfg metrics.InfluxCon
 
 func TestInfluxSourceAgainstInfluxDB(t *testing.T) {
 	srv := influxtest.Start(t)
-	f := metrics.NewFixture()
+	f := samplestest.NewFixture()
 	srv.Write(f.LineProtocol())
-	start, end := metrics.FixtureRange()
+	start, end := samplestest.Range()
 
 	for name, bucket := range map[string]string{
 		"bucket names database and retention policy": srv.Database + "/autogen",
 		"bucket names only the database":             srv.Database,
 	} {
 		t.Run(name, func(t *testing.T) {
-			src, ct := newInfluxSource(t, srv, metrics.InfluxConfig{Bucket: bucket})
-			got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+			src, ct := newInfluxSource(t, srv, influx.Config{Bucket: bucket})
+			got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 			if err != nil {
 				t.Fatal(err)
 			}
-			metrics.AssertWindows(t, got, f.Want)
-			if n := ct.queries.Load(); n != 1 {
-				t.Errorf("%d queries for %d pods, want 1", n, len(metrics.FixturePods()))
+			samplestest.AssertWindows(t, got, f.Want)
+			if n := ct.Queries(); n != 1 {
+				t.Errorf("%d queries for %d pods, want 1", n, len(samplestest.Pods()))
 			}
 		})
 	}
 
 	t.Run("the same data read from the line-protocol file gives the same windows", func(t *testing.T) {
-		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
-		fromInflux, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+		src, _ := newInfluxSource(t, srv, influx.Config{})
+		fromInflux, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mem, _, err := metrics.ReadLineProtocol(context.Background(), strings.NewReader(f.LineProtocol()), metrics.LineProtocolOptions{})
+		mem, _, err := lineprotocol.Read(context.Background(), strings.NewReader(f.LineProtocol()), lineprotocol.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fromFile, _ := mem.Windows(context.Background(), metrics.FixturePods(), start, end)
-		metrics.AssertWindows(t, fromInflux, fromFile)
+		fromFile, _ := mem.Windows(context.Background(), samplestest.Pods(), start, end)
+		samplestest.AssertWindows(t, fromInflux, fromFile)
 	})
 
 	t.Run("pods are listed from every measurement", func(t *testing.T) {
-		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
+		src, _ := newInfluxSource(t, srv, influx.Config{})
 		pods, err := src.Pods(context.Background(), start, end)
 		if err != nil {
 			t.Fatal(err)
@@ -94,17 +82,17 @@ func TestInfluxSourceAgainstInfluxDB(t *testing.T) {
 	})
 
 	t.Run("a cancelled context stops the query", func(t *testing.T) {
-		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{})
+		src, _ := newInfluxSource(t, srv, influx.Config{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := src.Windows(ctx, metrics.FixturePods(), start, end); err == nil {
+		if _, err := src.Windows(ctx, samplestest.Pods(), start, end); err == nil {
 			t.Error("no error from a cancelled context")
 		}
 	})
 
 	t.Run("a wrong bucket is an error naming the batch", func(t *testing.T) {
-		src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{Bucket: "nosuchdb/autogen"})
-		_, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+		src, _ := newInfluxSource(t, srv, influx.Config{Bucket: "nosuchdb/autogen"})
+		_, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 		if err == nil || !strings.Contains(err.Error(), "influx: batch 1 of 1") {
 			t.Errorf("err = %v, want a wrapped batch error", err)
 		}
@@ -115,10 +103,10 @@ func TestInfluxSourceBatchesManyPods(t *testing.T) {
 	srv := influxtest.Start(t)
 	const pods = 1200
 	var lp strings.Builder
-	keys := make([]metrics.PodKey, 0, pods)
+	keys := make([]samples.PodKey, 0, pods)
 	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < pods; i++ {
-		k := metrics.PodKey{Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("pod-%04d.x", i)}
+		k := samples.PodKey{Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("pod-%04d.x", i)}
 		keys = append(keys, k)
 		for s := 0; s < 3; s++ {
 			fmt.Fprintf(&lp, "kubernetes_pod_container,container_name=c,namespace=%s,pod_name=%s cpu_usage_nanocores=%di %d\n",
@@ -129,12 +117,12 @@ func TestInfluxSourceBatchesManyPods(t *testing.T) {
 	fmt.Fprintf(&lp, "kubernetes_pod_container,container_name=c,namespace=ns-0,pod_name=pod-0000yx cpu_usage_nanocores=1i %d\n", t0.UnixNano())
 	srv.Write(lp.String())
 
-	src, ct := newInfluxSource(t, srv, metrics.InfluxConfig{BatchSize: 500})
+	src, ct := newInfluxSource(t, srv, influx.Config{BatchSize: 500})
 	got, err := src.Windows(context.Background(), append(keys, keys[:10]...), t0, t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := ct.queries.Load(); n != 3 {
+	if n := ct.Queries(); n != 3 {
 		t.Errorf("%d queries for %d pods at batch size 500, want 3", n, pods)
 	}
 	if len(got) != pods {
@@ -150,21 +138,21 @@ func TestInfluxSourceBatchesManyPods(t *testing.T) {
 
 func TestInfluxSourceSurvivesAnOutage(t *testing.T) {
 	srv := influxtest.Start(t)
-	f := metrics.NewFixture()
+	f := samplestest.NewFixture()
 	srv.Write(f.LineProtocol())
-	start, end := metrics.FixtureRange()
-	src, _ := newInfluxSource(t, srv, metrics.InfluxConfig{Timeout: 5 * time.Second})
+	start, end := samplestest.Range()
+	src, _ := newInfluxSource(t, srv, influx.Config{Timeout: 5 * time.Second})
 
 	srv.Stop()
-	if _, err := src.Windows(context.Background(), metrics.FixturePods(), start, end); err == nil {
+	if _, err := src.Windows(context.Background(), samplestest.Pods(), start, end); err == nil {
 		t.Fatal("no error while InfluxDB is down")
 	}
 	srv.Restart()
-	got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 	if err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	metrics.AssertWindows(t, got, f.Want)
+	samplestest.AssertWindows(t, got, f.Want)
 }
 
 // delayTransport holds every response of the real server for delay while on
@@ -195,11 +183,11 @@ func (d delayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // same windows as before once the store is fast again.
 func TestInfluxSourceSlowInfluxDB(t *testing.T) {
 	srv := influxtest.Start(t)
-	f := metrics.NewFixture()
+	f := samplestest.NewFixture()
 	srv.Write(f.LineProtocol())
-	start, end := metrics.FixtureRange()
+	start, end := samplestest.Range()
 	var slow atomic.Bool
-	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{URL: srv.URL, Bucket: srv.Bucket(), Timeout: time.Second,
+	src, err := influx.NewSource(influx.Config{URL: srv.URL, Bucket: srv.Bucket(), Timeout: time.Second,
 		HTTPClient: &http.Client{Transport: delayTransport{next: http.DefaultTransport, delay: 10 * time.Second, on: &slow}}})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +196,7 @@ func TestInfluxSourceSlowInfluxDB(t *testing.T) {
 
 	slow.Store(true)
 	began := time.Now()
-	_, err = src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	_, err = src.Windows(context.Background(), samplestest.Pods(), start, end)
 	took := time.Since(began)
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "influx") {
 		t.Fatalf("slow store: error %v, want one naming InfluxDB", err)
@@ -217,9 +205,9 @@ func TestInfluxSourceSlowInfluxDB(t *testing.T) {
 		t.Fatalf("slow store: the read took %s, past its 1 s timeout", took)
 	}
 	slow.Store(false)
-	got, err := src.Windows(context.Background(), metrics.FixturePods(), start, end)
+	got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 	if err != nil {
 		t.Fatalf("fast again: %v", err)
 	}
-	metrics.AssertWindows(t, got, f.Want)
+	samplestest.AssertWindows(t, got, f.Want)
 }

@@ -1,9 +1,11 @@
-package metrics
+package lineprotocol
 
 import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/podclass/podclass/samples/samplestest"
 )
 
 // FuzzLineProtocol feeds arbitrary bytes to the reader: it must never panic,
@@ -11,12 +13,12 @@ import (
 // and whatever it returns must be well formed. The seed corpus is in
 // testdata/fuzz/FuzzLineProtocol.
 func FuzzLineProtocol(f *testing.F) {
-	f.Add([]byte(newFixture().lineProtocol()))
+	f.Add([]byte(samplestest.NewFixture().LineProtocol()))
 	f.Add([]byte("kubernetes_pod_network,namespace=a,pod_name=p rx_bytes=1i 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		gz := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
-		for _, opts := range []LineProtocolOptions{{}, {Lenient: true}, {Lenient: true, Interval: -1}} {
-			m, stats, err := ReadLineProtocol(context.Background(), bytes.NewReader(data), opts)
+		for _, opts := range []Options{{}, {Lenient: true}, {Lenient: true, Interval: -1}} {
+			m, stats, err := Read(context.Background(), bytes.NewReader(data), opts)
 			if err != nil {
 				if opts.Lenient && !gz {
 					t.Fatalf("lenient read failed: %v", err)

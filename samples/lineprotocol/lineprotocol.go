@@ -1,4 +1,4 @@
-package metrics
+package lineprotocol
 
 import (
 	"bufio"
@@ -9,14 +9,16 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/podclass/podclass/samples"
 )
 
-// LineProtocolOptions configures reading InfluxDB line protocol.
-type LineProtocolOptions struct {
-	// Schema maps measurements to samples; the zero value means DefaultSchema.
-	Schema Schema
+// Options configures reading InfluxDB line protocol.
+type Options struct {
+	// Schema maps measurements to samples; the zero value means samples.DefaultSchema.
+	Schema samples.Schema
 	// Interval is the bucket width samples are aligned to. Zero means
-	// DefaultInterval; negative keeps the exact timestamps.
+	// samples.DefaultInterval; negative keeps the exact timestamps.
 	Interval time.Duration
 	// Precision of the timestamps in the file; zero means nanoseconds, which
 	// is what telegraf's file output and `influx export` write.
@@ -53,15 +55,15 @@ func (e *LineError) Error() string {
 func (e *LineError) Unwrap() error { return e.Err }
 
 // normalize fills defaults and validates.
-func (o LineProtocolOptions) normalize() (LineProtocolOptions, error) {
+func (o Options) normalize() (Options, error) {
 	if len(o.Schema.Measurements) == 0 {
-		o.Schema = DefaultSchema()
+		o.Schema = samples.DefaultSchema()
 	}
 	if err := o.Schema.Validate(); err != nil {
 		return o, err
 	}
 	if o.Interval == 0 {
-		o.Interval = DefaultInterval
+		o.Interval = samples.DefaultInterval
 	}
 	switch o.Precision {
 	case 0:
@@ -73,53 +75,53 @@ func (o LineProtocolOptions) normalize() (LineProtocolOptions, error) {
 	return o, nil
 }
 
-// ReadLineProtocol reads every pod's samples from r, plain or gzip-compressed.
-func ReadLineProtocol(ctx context.Context, r io.Reader, opts LineProtocolOptions) (*Memory, ReadStats, error) {
+// Read reads every pod's samples from r, plain or gzip-compressed.
+func Read(ctx context.Context, r io.Reader, opts Options) (*samples.Memory, ReadStats, error) {
 	o, err := opts.normalize()
 	if err != nil {
 		return nil, ReadStats{}, err
 	}
-	acc := newAccumulator(o.Interval, nil)
+	acc := samples.NewAccumulator(o.Interval, nil)
 	var stats ReadStats
 	if err := readLineProtocol(ctx, r, newLPReader(o, acc, time.Time{}, time.Time{}), &stats); err != nil {
 		return nil, stats, err
 	}
-	return NewMemory(acc.windows()), stats, nil
+	return samples.NewMemory(acc.Windows()), stats, nil
 }
 
-// LoadLineProtocolFile reads a whole file into memory once: the offline
+// LoadFile reads a whole file into memory once: the offline
 // trainer's way in.
-func LoadLineProtocolFile(ctx context.Context, path string, opts LineProtocolOptions) (*Memory, ReadStats, error) {
+func LoadFile(ctx context.Context, path string, opts Options) (*samples.Memory, ReadStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, ReadStats{}, fmt.Errorf("line protocol: %w", err)
 	}
 	defer f.Close()
-	m, stats, err := ReadLineProtocol(ctx, f, opts)
+	m, stats, err := Read(ctx, f, opts)
 	if err != nil {
 		return nil, stats, fmt.Errorf("line protocol %s: %w", path, err)
 	}
 	return m, stats, nil
 }
 
-// LineProtocolFile is a Source and Lister that streams a file on every call,
-// keeping only the pods and times asked for. Use LoadLineProtocolFile instead
+// File is a samples.Source and samples.Lister that streams a file on every call,
+// keeping only the pods and times asked for. Use LoadFile instead
 // when the same file is asked many times.
-type LineProtocolFile struct {
+type File struct {
 	path string
-	opts LineProtocolOptions
+	opts Options
 
 	mu   sync.Mutex
 	last ReadStats
 }
 
 var (
-	_ Source = (*LineProtocolFile)(nil)
-	_ Lister = (*LineProtocolFile)(nil)
+	_ samples.Source = (*File)(nil)
+	_ samples.Lister = (*File)(nil)
 )
 
-// NewLineProtocolFile fails fast on a bad schema or a missing file.
-func NewLineProtocolFile(path string, opts LineProtocolOptions) (*LineProtocolFile, error) {
+// NewFile fails fast on a bad schema or a missing file.
+func NewFile(path string, opts Options) (*File, error) {
 	o, err := opts.normalize()
 	if err != nil {
 		return nil, err
@@ -127,11 +129,11 @@ func NewLineProtocolFile(path string, opts LineProtocolOptions) (*LineProtocolFi
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("line protocol: %w", err)
 	}
-	return &LineProtocolFile{path: path, opts: o}, nil
+	return &File{path: path, opts: o}, nil
 }
 
 // Stats returns what the last call read.
-func (f *LineProtocolFile) Stats() ReadStats {
+func (f *File) Stats() ReadStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.last
@@ -139,25 +141,25 @@ func (f *LineProtocolFile) Stats() ReadStats {
 
 // Windows reads the samples of pods in [start, end); zero times leave the
 // range open.
-func (f *LineProtocolFile) Windows(ctx context.Context, pods []PodKey, start, end time.Time) (map[PodKey]*Window, error) {
-	acc := newAccumulator(f.opts.Interval, pods)
+func (f *File) Windows(ctx context.Context, pods []samples.PodKey, start, end time.Time) (map[samples.PodKey]*samples.Window, error) {
+	acc := samples.NewAccumulator(f.opts.Interval, pods)
 	if err := f.read(ctx, newLPReader(f.opts, acc, start, end)); err != nil {
 		return nil, err
 	}
-	return acc.windows(), nil
+	return acc.Windows(), nil
 }
 
 // Pods lists, sorted, the pods with samples in [start, end).
-func (f *LineProtocolFile) Pods(ctx context.Context, start, end time.Time) ([]PodKey, error) {
-	acc := newAccumulator(f.opts.Interval, nil)
-	acc.podsOnly = true
+func (f *File) Pods(ctx context.Context, start, end time.Time) ([]samples.PodKey, error) {
+	acc := samples.NewAccumulator(f.opts.Interval, nil)
+	acc.PodsOnly = true
 	if err := f.read(ctx, newLPReader(f.opts, acc, start, end)); err != nil {
 		return nil, err
 	}
-	return acc.podKeys(), nil
+	return acc.PodKeys(), nil
 }
 
-func (f *LineProtocolFile) read(ctx context.Context, lr *lpReader) error {
+func (f *File) read(ctx context.Context, lr *lpReader) error {
 	file, err := os.Open(f.path)
 	if err != nil {
 		return fmt.Errorf("line protocol: %w", err)

@@ -1,4 +1,4 @@
-package metrics
+package lineprotocol
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/samplestest"
 )
 
 func writeFile(t *testing.T, name string, data []byte) string {
@@ -35,25 +38,25 @@ func gzipped(t *testing.T, s string) []byte {
 }
 
 func TestLineProtocolFileReadsTheFixture(t *testing.T) {
-	f := newFixture()
+	f := samplestest.NewFixture()
 	// Comments and blank lines are what `influx export` and hand edits add.
-	text := "# DML\n# CONTEXT-DATABASE: telegraf\n\n" + strings.ReplaceAll(f.lineProtocol(), "\n", "\r\n")
+	text := "# DML\n# CONTEXT-DATABASE: telegraf\n\n" + strings.ReplaceAll(f.LineProtocol(), "\n", "\r\n")
 	tests := map[string][]byte{
 		"a plain file with CRLF line ends": []byte(text),
-		"a gzip-compressed file":           gzipped(t, f.lineProtocol()),
+		"a gzip-compressed file":           gzipped(t, f.LineProtocol()),
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
-			src, err := NewLineProtocolFile(writeFile(t, "metrics.lp", data), LineProtocolOptions{})
+			src, err := NewFile(writeFile(t, "metrics.lp", data), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			start, end := fixtureRange()
-			got, err := src.Windows(context.Background(), fixturePods(), start, end)
+			start, end := samplestest.Range()
+			got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertWindows(t, got, f.want)
+			samplestest.AssertWindows(t, got, f.Want)
 			if st := src.Stats(); st.BadLines != 0 || st.Points == 0 {
 				t.Errorf("stats %+v: want points and no bad lines", st)
 			}
@@ -61,7 +64,7 @@ func TestLineProtocolFileReadsTheFixture(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []PodKey{podDB, podWeb, podStaging}; !equalPods(pods, want) {
+			if want := []samples.PodKey{samplestest.PodDB, samplestest.PodWeb, samplestest.PodStaging}; !equalPods(pods, want) {
 				t.Errorf("Pods = %v, want %v", pods, want)
 			}
 		})
@@ -69,39 +72,39 @@ func TestLineProtocolFileReadsTheFixture(t *testing.T) {
 }
 
 func TestLineProtocolFileKeepsOnlyTheRequestedPodsAndTimes(t *testing.T) {
-	f := newFixture()
-	src, err := NewLineProtocolFile(writeFile(t, "m.lp", []byte(f.lineProtocol())), LineProtocolOptions{})
+	f := samplestest.NewFixture()
+	src, err := NewFile(writeFile(t, "m.lp", []byte(f.LineProtocol())), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// [step 1, step 3), as InfluxDB's range() would cut it.
-	start, end := fixtureStart.Add(DefaultInterval), fixtureStart.Add(3*DefaultInterval)
-	got, err := src.Windows(context.Background(), []PodKey{podDB}, start, end)
+	start, end := samplestest.Start.Add(samples.DefaultInterval), samplestest.Start.Add(3*samples.DefaultInterval)
+	got, err := src.Windows(context.Background(), []samples.PodKey{samplestest.PodDB}, start, end)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Window{Pod: podDB, Samples: append([]Sample(nil), f.want[podDB].Samples[1:3]...)}
-	assertWindows(t, got, map[PodKey]*Window{podDB: want})
+	want := &samples.Window{Pod: samplestest.PodDB, Samples: append([]samples.Sample(nil), f.Want[samplestest.PodDB].Samples[1:3]...)}
+	samplestest.AssertWindows(t, got, map[samples.PodKey]*samples.Window{samplestest.PodDB: want})
 }
 
 func TestLoadLineProtocolFileServesSlicesFromMemory(t *testing.T) {
-	f := newFixture()
-	m, stats, err := LoadLineProtocolFile(context.Background(), writeFile(t, "m.lp.gz", gzipped(t, f.lineProtocol())), LineProtocolOptions{})
+	f := samplestest.NewFixture()
+	m, stats, err := LoadFile(context.Background(), writeFile(t, "m.lp.gz", gzipped(t, f.LineProtocol())), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Lines != int64(len(f.lines)) {
-		t.Errorf("read %d lines, want %d", stats.Lines, len(f.lines))
+	if stats.Lines != int64(f.Lines()) {
+		t.Errorf("read %d lines, want %d", stats.Lines, f.Lines())
 	}
-	assertWindows(t, m.All(), f.want)
-	start, end := fixtureRange()
-	got, err := m.Windows(context.Background(), fixturePods(), start, end)
+	samplestest.AssertWindows(t, m.All(), f.Want)
+	start, end := samplestest.Range()
+	got, err := m.Windows(context.Background(), samplestest.Pods(), start, end)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertWindows(t, got, f.want)
-	pods, _ := m.Pods(context.Background(), fixtureStart.Add(4*DefaultInterval), time.Time{})
-	if want := []PodKey{podDB, podWeb}; !equalPods(pods, want) {
+	samplestest.AssertWindows(t, got, f.Want)
+	pods, _ := m.Pods(context.Background(), samplestest.Start.Add(4*samples.DefaultInterval), time.Time{})
+	if want := []samples.PodKey{samplestest.PodDB, samplestest.PodWeb}; !equalPods(pods, want) {
 		t.Errorf("Pods after the staging pod left = %v, want %v", pods, want)
 	}
 }
@@ -140,7 +143,7 @@ func TestLineProtocolBadLines(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			input := good + tc.line + "\n" + good
-			_, _, err := ReadLineProtocol(context.Background(), strings.NewReader(input), LineProtocolOptions{})
+			_, _, err := Read(context.Background(), strings.NewReader(input), Options{})
 			var le *LineError
 			if !errors.As(err, &le) {
 				t.Fatalf("err = %v, want a *LineError", err)
@@ -149,7 +152,7 @@ func TestLineProtocolBadLines(t *testing.T) {
 				t.Errorf("err = %q, want it to contain %q", err, tc.want)
 			}
 			var seen []*LineError
-			m, stats, err := ReadLineProtocol(context.Background(), strings.NewReader(input), LineProtocolOptions{
+			m, stats, err := Read(context.Background(), strings.NewReader(input), Options{
 				Lenient:   true,
 				OnBadLine: func(e *LineError) { seen = append(seen, e) },
 			})
@@ -159,7 +162,7 @@ func TestLineProtocolBadLines(t *testing.T) {
 			if stats.BadLines != 1 || len(seen) != 1 || seen[0].Line != 2 {
 				t.Errorf("lenient: stats %+v, reported %v; want one bad line, line 2", stats, seen)
 			}
-			if w := m.All()[PodKey{"a", "p"}]; w == nil || len(w.Samples) != 1 || w.Samples[0].CPUNanoCores != 5 {
+			if w := m.All()[samples.PodKey{Namespace: "a", Name: "p"}]; w == nil || len(w.Samples) != 1 || w.Samples[0].CPUNanoCores != 5 {
 				t.Errorf("lenient: the good lines around the bad one were not kept: %+v", w)
 			}
 		})
@@ -169,11 +172,11 @@ func TestLineProtocolBadLines(t *testing.T) {
 func TestLineProtocolRejectsAnOverlongLine(t *testing.T) {
 	input := "x,a=b f=1i 1 " + strings.Repeat("x", maxLineBytes) + "\n" +
 		"kubernetes_pod_network,namespace=a,pod_name=p rx_bytes=1i 1709251200000000000\n"
-	_, _, err := ReadLineProtocol(context.Background(), strings.NewReader(input), LineProtocolOptions{})
+	_, _, err := Read(context.Background(), strings.NewReader(input), Options{})
 	if err == nil || !strings.Contains(err.Error(), "line 1: line longer than") {
 		t.Fatalf("err = %v, want line 1 too long", err)
 	}
-	m, stats, err := ReadLineProtocol(context.Background(), strings.NewReader(input), LineProtocolOptions{Lenient: true})
+	m, stats, err := Read(context.Background(), strings.NewReader(input), Options{Lenient: true})
 	if err != nil || stats.BadLines != 1 || stats.Lines != 2 || len(m.All()) != 1 {
 		t.Fatalf("lenient: err %v, stats %+v, %d pods; want the second line kept", err, stats, len(m.All()))
 	}
@@ -182,7 +185,7 @@ func TestLineProtocolRejectsAnOverlongLine(t *testing.T) {
 func TestLineProtocolHonoursTheContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _, err := ReadLineProtocol(ctx, strings.NewReader(newFixture().lineProtocol()), LineProtocolOptions{})
+	_, _, err := Read(ctx, strings.NewReader(samplestest.NewFixture().LineProtocol()), Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -190,19 +193,19 @@ func TestLineProtocolHonoursTheContext(t *testing.T) {
 
 func TestLineProtocolPrecision(t *testing.T) {
 	in := "kubernetes_pod_network,namespace=a,pod_name=p rx_bytes=1i 1709251200\n"
-	m, _, err := ReadLineProtocol(context.Background(), strings.NewReader(in), LineProtocolOptions{Precision: time.Second})
+	m, _, err := Read(context.Background(), strings.NewReader(in), Options{Precision: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.All()[PodKey{"a", "p"}].Samples[0].Time; !got.Equal(fixtureStart) {
-		t.Errorf("time = %v, want %v", got, fixtureStart)
+	if got := m.All()[samples.PodKey{Namespace: "a", Name: "p"}].Samples[0].Time; !got.Equal(samplestest.Start) {
+		t.Errorf("time = %v, want %v", got, samplestest.Start)
 	}
-	if _, _, err := ReadLineProtocol(context.Background(), strings.NewReader(in), LineProtocolOptions{Precision: time.Minute}); err == nil {
+	if _, _, err := Read(context.Background(), strings.NewReader(in), Options{Precision: time.Minute}); err == nil {
 		t.Error("a minute precision was accepted")
 	}
 }
 
-func equalPods(a, b []PodKey) bool {
+func equalPods(a, b []samples.PodKey) bool {
 	if len(a) != len(b) {
 		return false
 	}

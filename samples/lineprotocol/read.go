@@ -1,4 +1,4 @@
-package metrics
+package lineprotocol
 
 import (
 	"bufio"
@@ -9,21 +9,23 @@ import (
 	"math"
 	"time"
 
-	"github.com/influxdata/line-protocol/v2/lineprotocol"
+	"github.com/podclass/podclass/samples"
+
+	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
 )
 
 // maxLineBytes bounds one line so a file without newlines cannot eat memory.
 const maxLineBytes = 4 << 20
 
-// lpMeasurement is a MeasurementSchema prepared for fast matching: every tag
+// lpMeasurement is a samples.MeasurementSchema prepared for fast matching: every tag
 // the reader cares about gets an index into lpReader.tagVals.
 type lpMeasurement struct {
 	name    string
 	tags    []string // tag names of interest
-	pods    [][2]int // per PodTags pair: indices of namespace, pod in tags
+	pods    [][2]int // per samples.PodTags pair: indices of namespace, pod in tags
 	series  []int    // indices of SeriesTags in tags
 	require []lpRequire
-	fields  map[string]Field
+	fields  map[string]samples.Field
 }
 
 type lpRequire struct {
@@ -31,7 +33,7 @@ type lpRequire struct {
 	value string
 }
 
-func compileMeasurement(m *MeasurementSchema) *lpMeasurement {
+func compileMeasurement(m *samples.MeasurementSchema) *lpMeasurement {
 	c := &lpMeasurement{name: m.Name, fields: m.Fields}
 	index := func(tag string) int {
 		for i, t := range c.tags {
@@ -58,19 +60,19 @@ func compileMeasurement(m *MeasurementSchema) *lpMeasurement {
 // a time so every error carries the exact line number; the decoder's own
 // errors count lines, but its timestamp errors do not.
 type lpReader struct {
-	opts         LineProtocolOptions
-	acc          *accumulator
+	opts         Options
+	acc          *samples.Accumulator
 	start, end   time.Time
 	measurements map[string]*lpMeasurement
 
 	// scratch, reused per line: the decoder's slices die at its next call.
 	buf     []byte
 	tagPos  [][2]int // start, end in buf; start < 0 when absent
-	row     row
+	row     samples.Row
 	longBuf []byte
 }
 
-func newLPReader(o LineProtocolOptions, acc *accumulator, start, end time.Time) *lpReader {
+func newLPReader(o Options, acc *samples.Accumulator, start, end time.Time) *lpReader {
 	lr := &lpReader{opts: o, acc: acc, start: start, end: end, measurements: map[string]*lpMeasurement{}}
 	for i := range o.Schema.Measurements {
 		m := compileMeasurement(&o.Schema.Measurements[i])
@@ -155,7 +157,7 @@ func (lr *lpReader) readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 func toLineError(line int64, err error) *LineError {
-	var de *lineprotocol.DecodeError
+	var de *lp.DecodeError
 	if errors.As(err, &de) {
 		return &LineError{Line: line, Column: de.Column, Err: de.Err}
 	}
@@ -165,7 +167,7 @@ func toLineError(line int64, err error) *LineError {
 // decodeLine folds one line into the accumulator. It reports whether the line
 // fed a sample. Measurements outside the schema are skipped unchecked.
 func (lr *lpReader) decodeLine(line []byte) (bool, error) {
-	dec := lineprotocol.NewDecoderWithBytes(line)
+	dec := lp.NewDecoderWithBytes(line)
 	if !dec.Next() {
 		return false, nil // blank or comment
 	}
@@ -199,7 +201,7 @@ func (lr *lpReader) decodeLine(line []byte) (bool, error) {
 		}
 	}
 	r := &lr.row
-	r.reset()
+	r.Reset()
 	fed := false
 	for {
 		k, v, err := dec.NextField()
@@ -217,7 +219,7 @@ func (lr *lpReader) decodeLine(line []byte) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("field %q: %w", k, err)
 		}
-		r.values[f] = x
+		r.Values[f] = x
 		fed = true
 	}
 	tb, err := dec.TimeBytes()
@@ -231,7 +233,7 @@ func (lr *lpReader) decodeLine(line []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r.time = t
+	r.Time = t
 	if !fed || !lr.matches(m) || !lr.inRange(t) {
 		return false, nil
 	}
@@ -239,16 +241,16 @@ func (lr *lpReader) decodeLine(line []byte) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	p := lr.acc.lookup(ns, pod)
+	p := lr.acc.Lookup(ns, pod)
 	if p == nil {
 		return false, nil
 	}
-	h := newSeriesHash(m.name)
+	h := samples.NewSeriesHash(m.name)
 	for _, i := range m.series {
-		h = h.addBytes(lr.tag(i))
+		h = h.AddBytes(lr.tag(i))
 	}
-	r.series = uint64(h)
-	lr.acc.add(p, r)
+	r.Series = uint64(h)
+	lr.acc.Add(p, r)
 	return true, nil
 }
 
@@ -318,13 +320,13 @@ func (lr *lpReader) parseTime(b []byte) (time.Time, error) {
 
 // number converts a numeric field value; strings and booleans are errors
 // because a schema field that is not a number is a misconfiguration.
-func number(v lineprotocol.Value) (float64, error) {
+func number(v lp.Value) (float64, error) {
 	switch v.Kind() {
-	case lineprotocol.Int:
+	case lp.Int:
 		return float64(v.IntV()), nil
-	case lineprotocol.Uint:
+	case lp.Uint:
 		return float64(v.UintV()), nil
-	case lineprotocol.Float:
+	case lp.Float:
 		return v.FloatV(), nil
 	}
 	return 0, fmt.Errorf("want a number, got %v", v.Kind())

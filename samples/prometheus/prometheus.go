@@ -1,4 +1,4 @@
-package metrics
+package prometheus
 
 import (
 	"context"
@@ -7,23 +7,25 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/podclass/podclass/samples"
+
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 )
 
-// PrometheusConfig says how to reach Prometheus (or anything serving its
+// Config says how to reach Prometheus (or anything serving its
 // HTTP API) holding the kubelet's cAdvisor series.
-type PrometheusConfig struct {
+type Config struct {
 	// URL of the server, e.g. http://prometheus.monitoring:9090.
 	URL string
 	// BearerToken, or Username and Password, authenticate; empty means none.
 	BearerToken        string
 	Username, Password string
-	// BatchSize is how many pods one query covers; zero means DefaultBatchSize.
+	// BatchSize is how many pods one query covers; zero means samples.DefaultBatchSize.
 	BatchSize int
 	// Step is the resolution of the range queries and so the sample interval;
-	// zero means DefaultInterval.
+	// zero means samples.DefaultInterval.
 	Step time.Duration
 	// Lookback is how far back from each step a sample may be; zero means
 	// Step, so a pod that stopped being scraped stops having samples at once
@@ -32,28 +34,28 @@ type PrometheusConfig struct {
 	// Timeout bounds one query; zero means one minute.
 	Timeout time.Duration
 	// Labels are the label names cAdvisor uses; zero values are the defaults.
-	Labels PrometheusLabels
-	// Series maps metrics onto samples; nil means DefaultPrometheusSeries.
-	Series []PrometheusSeries
+	Labels Labels
+	// Series maps metrics onto samples; nil means DefaultSeries.
+	Series []Series
 	// RoundTripper replaces the HTTP transport, e.g. for TLS or, in tests, to
 	// count requests.
 	RoundTripper http.RoundTripper
 }
 
-// PrometheusLabels names cAdvisor's labels.
-type PrometheusLabels struct {
+// Labels names cAdvisor's labels.
+type Labels struct {
 	Namespace string // default "namespace"
 	Pod       string // default "pod"
 	Container string // default "container"
 	Interface string // default "interface"
 }
 
-// PrometheusSeries maps one metric onto a Sample value.
-type PrometheusSeries struct {
+// Series maps one metric onto a samples.Sample value.
+type Series struct {
 	Metric string
-	Field  Field
+	Field  samples.Field
 	// Scale multiplies every value; zero means 1. CPU seconds become
-	// nanoseconds with 1e9 so every source fills a Sample in the same units.
+	// nanoseconds with 1e9 so every source fills a samples.Sample in the same units.
 	Scale float64
 	// PodLevel marks series cAdvisor reports for the pod sandbox (network),
 	// not per container: they are taken once per interface instead of summed
@@ -62,17 +64,17 @@ type PrometheusSeries struct {
 	PodLevel bool
 }
 
-// DefaultPrometheusSeries are the cAdvisor series the kubelet exports.
-func DefaultPrometheusSeries() []PrometheusSeries {
-	return []PrometheusSeries{
-		{Metric: "container_cpu_usage_seconds_total", Field: FieldCPUCoreNanoSeconds, Scale: 1e9},
-		{Metric: "container_memory_working_set_bytes", Field: FieldMemoryWorkingSet},
-		{Metric: "container_memory_rss", Field: FieldMemoryRSS},
-		{Metric: "container_memory_usage_bytes", Field: FieldMemoryUsage},
-		{Metric: "container_network_receive_bytes_total", Field: FieldRxBytes, PodLevel: true},
-		{Metric: "container_network_transmit_bytes_total", Field: FieldTxBytes, PodLevel: true},
-		{Metric: "container_fs_reads_bytes_total", Field: FieldIOReadBytes},
-		{Metric: "container_fs_writes_bytes_total", Field: FieldIOWriteBytes},
+// DefaultSeries are the cAdvisor series the kubelet exports.
+func DefaultSeries() []Series {
+	return []Series{
+		{Metric: "container_cpu_usage_seconds_total", Field: samples.FieldCPUCoreNanoSeconds, Scale: 1e9},
+		{Metric: "container_memory_working_set_bytes", Field: samples.FieldMemoryWorkingSet},
+		{Metric: "container_memory_rss", Field: samples.FieldMemoryRSS},
+		{Metric: "container_memory_usage_bytes", Field: samples.FieldMemoryUsage},
+		{Metric: "container_network_receive_bytes_total", Field: samples.FieldRxBytes, PodLevel: true},
+		{Metric: "container_network_transmit_bytes_total", Field: samples.FieldTxBytes, PodLevel: true},
+		{Metric: "container_fs_reads_bytes_total", Field: samples.FieldIOReadBytes},
+		{Metric: "container_fs_writes_bytes_total", Field: samples.FieldIOWriteBytes},
 	}
 }
 
@@ -84,21 +86,21 @@ const maxPointsPerQuery = 10000
 // __name__.
 const seriesLabel = "podclass_series"
 
-// PrometheusSource reads windows with one range query per batch of pods (per
+// Source reads windows with one range query per batch of pods (per
 // 10,000 steps) covering every series.
-type PrometheusSource struct {
-	cfg    PrometheusConfig
+type Source struct {
+	cfg    Config
 	api    v1.API
-	series map[string]PrometheusSeries
+	series map[string]Series
 }
 
 var (
-	_ Source = (*PrometheusSource)(nil)
-	_ Lister = (*PrometheusSource)(nil)
+	_ samples.Source = (*Source)(nil)
+	_ samples.Lister = (*Source)(nil)
 )
 
-// NewPrometheusSource checks the configuration; it does not contact the server.
-func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
+// NewSource checks the configuration; it does not contact the server.
+func NewSource(cfg Config) (*Source, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("prometheus: URL is required")
 	}
@@ -106,10 +108,10 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 		return nil, errors.New("prometheus: set either a bearer token or a username and password, not both")
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
+		cfg.BatchSize = samples.DefaultBatchSize
 	}
 	if cfg.Step <= 0 {
-		cfg.Step = DefaultInterval
+		cfg.Step = samples.DefaultInterval
 	}
 	if cfg.Step < time.Millisecond {
 		return nil, fmt.Errorf("prometheus: step %v is below Prometheus' millisecond resolution", cfg.Step)
@@ -118,7 +120,7 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 		cfg.Lookback = cfg.Step
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultQueryTimeout
+		cfg.Timeout = samples.DefaultQueryTimeout
 	}
 	l := &cfg.Labels
 	l.Namespace = orDefault(l.Namespace, "namespace")
@@ -126,10 +128,10 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 	l.Container = orDefault(l.Container, "container")
 	l.Interface = orDefault(l.Interface, "interface")
 	if cfg.Series == nil {
-		cfg.Series = DefaultPrometheusSeries()
+		cfg.Series = DefaultSeries()
 	}
-	byName := map[string]PrometheusSeries{}
-	fed := map[Field]string{}
+	byName := map[string]Series{}
+	fed := map[samples.Field]string{}
 	for _, s := range cfg.Series {
 		if !model.IsValidMetricName(model.LabelValue(s.Metric)) {
 			return nil, fmt.Errorf("prometheus: invalid metric name %q", s.Metric)
@@ -161,7 +163,7 @@ func NewPrometheusSource(cfg PrometheusConfig) (*PrometheusSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	return &PrometheusSource{cfg: cfg, api: v1.NewAPI(client), series: byName}, nil
+	return &Source{cfg: cfg, api: v1.NewAPI(client), series: byName}, nil
 }
 
 func orDefault(s, def string) string {
@@ -172,29 +174,29 @@ func orDefault(s, def string) string {
 }
 
 // Windows runs one range query per batch of pods and merges the results.
-func (s *PrometheusSource) Windows(ctx context.Context, pods []PodKey, start, end time.Time) (map[PodKey]*Window, error) {
+func (s *Source) Windows(ctx context.Context, pods []samples.PodKey, start, end time.Time) (map[samples.PodKey]*samples.Window, error) {
 	if start.IsZero() || end.IsZero() {
 		// An open range would be millions of steps.
 		return nil, errors.New("prometheus: a window needs both a start and an end time")
 	}
-	out := map[PodKey]*Window{}
-	bs := batches(pods, s.cfg.BatchSize)
+	out := map[samples.PodKey]*samples.Window{}
+	bs := samples.Batches(pods, s.cfg.BatchSize)
 	for i, batch := range bs {
-		acc := newAccumulator(s.cfg.Step, batch)
+		acc := samples.NewAccumulator(s.cfg.Step, batch)
 		q := s.windowsQuery(batch)
 		for _, r := range steps(start, end, s.cfg.Step) {
 			if err := s.rangeQuery(ctx, acc, q, r); err != nil {
 				return nil, fmt.Errorf("prometheus: batch %d of %d (%d pods): %w", i+1, len(bs), len(batch), err)
 			}
 		}
-		for k, w := range acc.windows() {
+		for k, w := range acc.Windows() {
 			out[k] = w
 		}
 	}
 	return out, nil
 }
 
-func (s *PrometheusSource) rangeQuery(ctx context.Context, acc *accumulator, q string, r v1.Range) error {
+func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q string, r v1.Range) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	val, _, err := s.api.QueryRange(ctx, q, r, v1.WithTimeout(s.cfg.Timeout))
@@ -205,22 +207,22 @@ func (s *PrometheusSource) rangeQuery(ctx context.Context, acc *accumulator, q s
 	if !ok {
 		return fmt.Errorf("range query returned a %s, want a matrix", val.Type())
 	}
-	var row row
+	var row samples.Row
 	for _, stream := range m {
 		ser, ok := s.series[string(stream.Metric[seriesLabel])]
 		if !ok {
 			continue
 		}
-		p := acc.find(string(stream.Metric[model.LabelName(s.cfg.Labels.Namespace)]), string(stream.Metric[model.LabelName(s.cfg.Labels.Pod)]))
+		p := acc.Find(string(stream.Metric[model.LabelName(s.cfg.Labels.Namespace)]), string(stream.Metric[model.LabelName(s.cfg.Labels.Pod)]))
 		if p == nil {
 			continue
 		}
 		for _, sp := range stream.Values {
-			row.reset()
-			row.series = uint64(newSeriesHash(ser.Metric))
-			row.time = sp.Timestamp.Time()
-			row.values[ser.Field] = float64(sp.Value) * ser.Scale
-			acc.add(p, &row)
+			row.Reset()
+			row.Series = uint64(samples.NewSeriesHash(ser.Metric))
+			row.Time = sp.Timestamp.Time()
+			row.Values[ser.Field] = float64(sp.Value) * ser.Scale
+			acc.Add(p, &row)
 		}
 	}
 	return nil
@@ -228,7 +230,7 @@ func (s *PrometheusSource) rangeQuery(ctx context.Context, acc *accumulator, q s
 
 // Pods lists, sorted, the pods with any series in [start, end): one instant
 // query at the end of the range looking back over all of it.
-func (s *PrometheusSource) Pods(ctx context.Context, start, end time.Time) ([]PodKey, error) {
+func (s *Source) Pods(ctx context.Context, start, end time.Time) ([]samples.PodKey, error) {
 	if start.IsZero() || end.IsZero() {
 		return nil, errors.New("prometheus: listing pods needs both a start and an end time")
 	}
@@ -246,14 +248,14 @@ func (s *PrometheusSource) Pods(ctx context.Context, start, end time.Time) ([]Po
 	if !ok {
 		return nil, fmt.Errorf("prometheus: listing pods returned a %s, want a vector", val.Type())
 	}
-	acc := newAccumulator(s.cfg.Step, nil)
+	acc := samples.NewAccumulator(s.cfg.Step, nil)
 	for _, smp := range vec {
 		ns, pod := string(smp.Metric[model.LabelName(s.cfg.Labels.Namespace)]), string(smp.Metric[model.LabelName(s.cfg.Labels.Pod)])
 		if ns != "" && pod != "" {
-			acc.find(ns, pod).seen = true
+			acc.Find(ns, pod).MarkSeen()
 		}
 	}
-	return acc.podKeys(), nil
+	return acc.PodKeys(), nil
 }
 
 // steps splits [start, end) into ranges of step-aligned evaluation times,

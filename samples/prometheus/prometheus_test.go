@@ -1,4 +1,4 @@
-package metrics_test
+package prometheus_test
 
 import (
 	"context"
@@ -9,15 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/metrics"
-	"github.com/podclass/podclass/metrics/promtest"
+	"github.com/podclass/podclass/internal/harness/promtest"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/prometheus"
+	"github.com/podclass/podclass/samples/samplestest"
 )
 
 // cadvisor builds the series the kubelet's cAdvisor would export, and what a
-// PrometheusSource must make of them.
+// Source must make of them.
 type cadvisor struct {
 	series []promtest.Series
-	want   map[metrics.PodKey]*metrics.Window
+	want   map[samples.PodKey]*samples.Window
 }
 
 var promStart = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -32,12 +34,12 @@ func (c *cadvisor) add(metric string, labels map[string]string, value func(i int
 	c.series = append(c.series, s)
 }
 
-func (c *cadvisor) expect(pod metrics.PodKey, f metrics.Field, value func(i int) float64) {
+func (c *cadvisor) expect(pod samples.PodKey, f samples.Field, value func(i int) float64) {
 	w := c.want[pod]
 	if w == nil {
-		w = &metrics.Window{Pod: pod}
+		w = &samples.Window{Pod: pod}
 		for i := 0; i < promSteps; i++ {
-			w.Samples = append(w.Samples, metrics.NewSample(promStart.Add(time.Duration(i)*10*time.Second)))
+			w.Samples = append(w.Samples, samples.NewSample(promStart.Add(time.Duration(i)*10*time.Second)))
 		}
 		c.want[pod] = w
 	}
@@ -59,12 +61,12 @@ func labels(ns, pod, container string, more ...string) map[string]string {
 }
 
 func newCadvisor() *cadvisor {
-	c := &cadvisor{want: map[metrics.PodKey]*metrics.Window{}}
-	web := metrics.PodKey{Namespace: "shop", Name: "web-1"}
-	db := metrics.PodKey{Namespace: "shop", Name: "db-0"}
-	dotted := metrics.PodKey{Namespace: "shop", Name: "api.v2-0"}
+	c := &cadvisor{want: map[samples.PodKey]*samples.Window{}}
+	web := samples.PodKey{Namespace: "shop", Name: "web-1"}
+	db := samples.PodKey{Namespace: "shop", Name: "db-0"}
+	dotted := samples.PodKey{Namespace: "shop", Name: "api.v2-0"}
 	for _, k := range []struct {
-		pod       metrics.PodKey
+		pod       samples.PodKey
 		container string
 		c         float64
 	}{{web, "app", 1}, {web, "sidecar", 2}, {db, "postgres", 3}, {dotted, "api", 4}} {
@@ -80,15 +82,15 @@ func newCadvisor() *cadvisor {
 			}
 		}
 		c.add("container_cpu_usage_seconds_total", l, cpu)
-		c.expect(k.pod, metrics.FieldCPUCoreNanoSeconds, func(i int) float64 { return cpu(i) * 1e9 })
+		c.expect(k.pod, samples.FieldCPUCoreNanoSeconds, func(i int) float64 { return cpu(i) * 1e9 })
 		for _, m := range []struct {
 			metric string
-			f      metrics.Field
+			f      samples.Field
 			v      float64
 		}{
-			{"container_memory_working_set_bytes", metrics.FieldMemoryWorkingSet, 9e7},
-			{"container_memory_rss", metrics.FieldMemoryRSS, 5e7},
-			{"container_memory_usage_bytes", metrics.FieldMemoryUsage, 1e8},
+			{"container_memory_working_set_bytes", samples.FieldMemoryWorkingSet, 9e7},
+			{"container_memory_rss", samples.FieldMemoryRSS, 5e7},
+			{"container_memory_usage_bytes", samples.FieldMemoryUsage, 1e8},
 		} {
 			v := m.v * cv
 			c.add(m.metric, l, func(i int) float64 { return v + float64(i) })
@@ -96,11 +98,11 @@ func newCadvisor() *cadvisor {
 		}
 		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 1e6 * float64(i+1) })
 		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sdb"), func(i int) float64 { return cv * 10 })
-		c.expect(k.pod, metrics.FieldIOReadBytes, func(i int) float64 { return cv*1e6*float64(i+1) + cv*10 })
+		c.expect(k.pod, samples.FieldIOReadBytes, func(i int) float64 { return cv*1e6*float64(i+1) + cv*10 })
 		c.add("container_fs_writes_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 2e6 * float64(i+1) })
-		c.expect(k.pod, metrics.FieldIOWriteBytes, func(i int) float64 { return cv * 2e6 * float64(i+1) })
+		c.expect(k.pod, samples.FieldIOWriteBytes, func(i int) float64 { return cv * 2e6 * float64(i+1) })
 	}
-	for _, pod := range []metrics.PodKey{web, db, dotted} {
+	for _, pod := range []samples.PodKey{web, db, dotted} {
 		// The pod cgroup ("") and the sandbox ("POD") repeat the containers'
 		// totals: they must not be added again.
 		for _, ctr := range []string{"", "POD"} {
@@ -120,8 +122,8 @@ func newCadvisor() *cadvisor {
 			c.add("container_network_transmit_bytes_total", labels("shop", "web-1", ctr, "interface", ifc.name), func(i int) float64 { return 2 * rx * float64(i+1) })
 		}
 	}
-	c.expect(web, metrics.FieldRxBytes, func(i int) float64 { return 1010 * float64(i+1) })
-	c.expect(web, metrics.FieldTxBytes, func(i int) float64 { return 2020 * float64(i+1) })
+	c.expect(web, samples.FieldRxBytes, func(i int) float64 { return 1010 * float64(i+1) })
+	c.expect(web, samples.FieldTxBytes, func(i int) float64 { return 2020 * float64(i+1) })
 	// A pod the batch regex would match if "." were left unquoted, and one in
 	// another namespace under a requested name.
 	c.add("container_memory_rss", labels("shop", "apixv2-0", "api"), func(int) float64 { return 1 })
@@ -132,7 +134,7 @@ func newCadvisor() *cadvisor {
 func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	c := newCadvisor()
 	srv := promtest.Start(t, c.series)
-	pods := []metrics.PodKey{{"shop", "web-1"}, {"shop", "db-0"}, {"shop", "api.v2-0"}, {"shop", "gone"}}
+	pods := []samples.PodKey{{Namespace: "shop", Name: "web-1"}, {Namespace: "shop", Name: "db-0"}, {Namespace: "shop", Name: "api.v2-0"}, {Namespace: "shop", Name: "gone"}}
 	end := promStart.Add(promSteps * 10 * time.Second)
 
 	tests := map[string]struct {
@@ -145,8 +147,8 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			rt := &countingTransport{suffix: "/api/v1/query_range", next: http.DefaultTransport}
-			src, err := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL, BatchSize: tc.batch, RoundTripper: rt})
+			rt := &samplestest.CountingTransport{Suffix: "/api/v1/query_range", Next: http.DefaultTransport}
+			src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL, BatchSize: tc.batch, RoundTripper: rt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,15 +156,15 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			metrics.AssertWindows(t, got, c.want)
-			if n := rt.queries.Load(); n != tc.queries {
+			samplestest.AssertWindows(t, got, c.want)
+			if n := rt.Queries(); n != tc.queries {
 				t.Errorf("%d range queries, want %d", n, tc.queries)
 			}
 		})
 	}
 
 	t.Run("a range not on step boundaries is aligned to them", func(t *testing.T) {
-		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})
 		got, err := src.Windows(context.Background(), pods[1:2], promStart.Add(3*time.Second), promStart.Add(31*time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +176,7 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	})
 
 	t.Run("pods are listed", func(t *testing.T) {
-		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})
 		got, err := src.Pods(context.Background(), promStart, end)
 		if err != nil {
 			t.Fatal(err)
@@ -186,7 +188,7 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 	})
 
 	t.Run("a server that is gone is an error naming the batch", func(t *testing.T) {
-		src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: "http://127.0.0.1:1", Timeout: 2 * time.Second})
+		src, _ := prometheus.NewSource(prometheus.Config{URL: "http://127.0.0.1:1", Timeout: 2 * time.Second})
 		_, err := src.Windows(context.Background(), pods, promStart, end)
 		if err == nil || !strings.Contains(err.Error(), "prometheus: batch 1 of 1") {
 			t.Errorf("err = %v, want a wrapped batch error", err)

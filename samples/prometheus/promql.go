@@ -1,4 +1,4 @@
-package metrics
+package prometheus
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podclass/podclass/samples"
+
 	"github.com/prometheus/common/model"
 )
 
@@ -14,10 +16,10 @@ import (
 // series, the pods' values summed over their containers (the infrastructure
 // "POD" container and the pod-level "" cgroup excluded, which would count the
 // containers twice), tagged with the metric name, all joined with `or`.
-func (s *PrometheusSource) windowsQuery(pods []PodKey) string {
+func (s *Source) windowsQuery(pods []samples.PodKey) string {
 	l := s.cfg.Labels
-	namespaces, names := namesOf(pods)
-	podMatch := fmt.Sprintf(`%s=~%s,%s=~%s`, l.Namespace, strconv.Quote(alternation(namespaces)), l.Pod, strconv.Quote(alternation(names)))
+	namespaces, names := samples.NamesOf(pods)
+	podMatch := fmt.Sprintf(`%s=~%s,%s=~%s`, l.Namespace, strconv.Quote(samples.Alternation(namespaces)), l.Pod, strconv.Quote(samples.Alternation(names)))
 	look := model.Duration(s.cfg.Lookback).String()
 	by := l.Namespace + ", " + l.Pod
 	var parts []string
@@ -38,7 +40,7 @@ func (s *PrometheusSource) windowsQuery(pods []PodKey) string {
 }
 
 // podsQuery lists the pods with any configured series in the lookback d.
-func (s *PrometheusSource) podsQuery(d time.Duration) string {
+func (s *Source) podsQuery(d time.Duration) string {
 	l := s.cfg.Labels
 	var parts []string
 	for _, ser := range s.sortedSeries() {
@@ -48,8 +50,8 @@ func (s *PrometheusSource) podsQuery(d time.Duration) string {
 	return strings.Join(parts, " or ")
 }
 
-func (s *PrometheusSource) sortedSeries() []PrometheusSeries {
-	out := make([]PrometheusSeries, 0, len(s.series))
+func (s *Source) sortedSeries() []Series {
+	out := make([]Series, 0, len(s.series))
 	for _, ser := range s.series {
 		out = append(out, ser)
 	}

@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -67,11 +68,11 @@ func newClassifyCommand() *cobra.Command {
 				th.OODMargin = o.OODMargin
 				model = model.WithThresholds(th)
 			}
-			src, _, err := metrics.LoadLineProtocolFile(cmd.Context(), o.MetricsFile, metrics.LineProtocolOptions{})
+			src, _, err := lineprotocol.LoadFile(cmd.Context(), o.MetricsFile, lineprotocol.Options{})
 			if err != nil {
 				return err
 			}
-			var keys []metrics.PodKey
+			var keys []samples.PodKey
 			if o.PodsFile != "" {
 				pods, err := trainer.ReadPodsFile(o.PodsFile)
 				if err != nil {
@@ -93,7 +94,7 @@ func newClassifyCommand() *cobra.Command {
 			for _, k := range keys {
 				w := wins[k]
 				if w == nil {
-					w = &metrics.Window{Pod: k}
+					w = &samples.Window{Pod: k}
 				}
 				line := classifyLine{Namespace: k.Namespace, Pod: k.Name, Model: version}
 				var r classifier.Result

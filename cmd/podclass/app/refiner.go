@@ -11,8 +11,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/podclass/podclass/classifier"
-	"github.com/podclass/podclass/metrics"
 	"github.com/podclass/podclass/refiner"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/influx"
+	"github.com/podclass/podclass/samples/prometheus"
 )
 
 type refinerConfig struct {
@@ -182,15 +184,15 @@ func (s *sourceConfig) validate() error {
 	return nil
 }
 
-func (s *sourceConfig) build() (metrics.Source, func(), error) {
+func (s *sourceConfig) build() (samples.Source, func(), error) {
 	if s.Kind == "prometheus" {
-		src, err := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize})
+		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize})
 		if err != nil {
 			return nil, nil, fmt.Errorf("metrics source: %w", err)
 		}
 		return src, func() {}, nil
 	}
-	src, err := metrics.NewInfluxSource(metrics.InfluxConfig{
+	src, err := influx.NewSource(influx.Config{
 		URL: s.InfluxURL, Token: s.InfluxToken, Username: s.InfluxUser, Password: s.InfluxPassword,
 		Org: s.InfluxOrg, Bucket: s.InfluxBucket, BatchSize: s.BatchSize, Timeout: s.QueryTimeout,
 	})

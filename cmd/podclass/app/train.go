@@ -14,7 +14,8 @@ import (
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/metrics"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -105,7 +106,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 		return nil, cfg, err
 	}
 	opts := trainer.AssembleOptions{Labeler: trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence), Progress: stderr}
-	var src metrics.Source
+	var src samples.Source
 	if d.useSource() {
 		s, closeSrc, err := d.source.build()
 		if err != nil {
@@ -117,7 +118,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 		opts.Start = opts.End.Add(-d.Lookback)
 		fmt.Fprintf(stderr, "metrics: reading %s of samples from %s\n", d.Lookback, d.source.Kind)
 	} else {
-		mem, stats, err := metrics.LoadLineProtocolFile(cmd.Context(), d.MetricsFile, metrics.LineProtocolOptions{})
+		mem, stats, err := lineprotocol.LoadFile(cmd.Context(), d.MetricsFile, lineprotocol.Options{})
 		if err != nil {
 			return nil, cfg, err
 		}

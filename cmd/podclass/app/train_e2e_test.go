@@ -17,10 +17,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/internal/harness/influxtest"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/testenv"
-	"github.com/podclass/podclass/metrics"
-	"github.com/podclass/podclass/metrics/influxtest"
+	"github.com/podclass/podclass/samples"
+	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -33,7 +34,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	influx := influxtest.Start(t)
 	ctx := context.Background()
 	corpus := filepath.Join("..", "..", "..", "testdata", "corpus")
-	mem, _, err := metrics.LoadLineProtocolFile(ctx, filepath.Join(corpus, "metrics.lp"), metrics.LineProtocolOptions{})
+	mem, _, err := lineprotocol.LoadFile(ctx, filepath.Join(corpus, "metrics.lp"), lineprotocol.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 		if err := env.Client.Create(ctx, pod); err != nil {
 			t.Fatal(err)
 		}
-		b, err := replay.Encode(metrics.DefaultSchema(), metrics.PodKey{Namespace: "shop", Name: p.Key.Name}, mem.All()[p.Key].Samples, start.Add(time.Duration(n)*time.Second))
+		b, err := replay.Encode(samples.DefaultSchema(), samples.PodKey{Namespace: "shop", Name: p.Key.Name}, mem.All()[p.Key].Samples, start.Add(time.Duration(n)*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,5 @@
-// Package influxtest runs a real InfluxDB 1.8 for tests: the metrics package
-// tests its Flux queries against it, and the refiner's end-to-end tests feed
+// Package influxtest runs a real InfluxDB 1.8 for tests: the samples/influx
+// package tests its Flux queries against it, and the refiner's end-to-end tests feed
 // it samples and stop it mid-run to see outages handled.
 //
 // The binary is built by `hack/tools.sh influxd` (CI runs it). Start finds it
