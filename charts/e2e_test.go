@@ -24,6 +24,13 @@ import (
 // configuration (envtest points it at the local server and fills its CA),
 // creates every other rendered object and serves the webhook.
 func installChart(t *testing.T) *testenv.Env {
+	env, _ := installChartServing(t)
+	return env
+}
+
+// installChartServing is installChart that also returns the webhook's stop,
+// to take it down.
+func installChartServing(t *testing.T) (*testenv.Env, func()) {
 	t.Helper()
 	objs := testenv.RenderChart(t, releaseNamespace)
 	whc := &admissionregistrationv1.MutatingWebhookConfiguration{}
@@ -39,8 +46,7 @@ func installChart(t *testing.T) *testenv.Env {
 	if err := env.CreateAll(context.Background(), releaseNamespace, rest); err != nil {
 		t.Fatal(err)
 	}
-	env.ServeWebhook(t)
-	return env
+	return env, env.ServeWebhook(t)
 }
 
 func testPod(ns, name string, labels, annotations map[string]string, image string) *corev1.Pod {
