@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"sort"
+
+	"github.com/podclass/podclass/classifier/crossval"
 )
 
 // CalibrationConfig sets how Train chooses the class and family thresholds
@@ -78,58 +80,35 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	}
 	// Group by pod (one example is one pod, or its Group when set) per
 	// class, subsample groups, deal folds: a group is never split.
-	byClass := map[string][]string{}
-	members := map[string][]int{}
+	var eligible []int
+	var items []crossval.Item
+	classSet := map[string]bool{}
 	var classes []string
 	for i, e := range examples {
 		if e.Class == "" || e.Class == Unknown || e.Window == nil {
 			continue
 		}
-		if _, ok := byClass[e.Class]; !ok {
+		eligible = append(eligible, i)
+		items = append(items, e.Item())
+		if !classSet[e.Class] {
+			classSet[e.Class] = true
 			classes = append(classes, e.Class)
 		}
-		k := e.GroupKey()
-		if _, ok := members[k]; !ok {
-			byClass[e.Class] = append(byClass[e.Class], k)
-		}
-		members[k] = append(members[k], i)
 	}
 	sort.Strings(classes)
-	total := 0
-	for _, c := range classes {
-		total += len(byClass[c])
-	}
-	rng := rand.New(rand.NewSource(cfg.Forest.Seed + 101))
+	total := crossval.Groups(items)
 	keep := 1.0
 	if cc.MaxPods > 0 && total > cc.MaxPods {
 		keep = float64(cc.MaxPods) / float64(total)
 	}
-	fold := map[int]int{}
-	next := 0
-	for _, c := range classes {
-		idx := append([]string(nil), byClass[c]...)
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		n := int(math.Ceil(keep * float64(len(idx))))
-		for _, k := range idx[:n] {
-			for _, i := range members[k] {
-				fold[i] = next % cc.Folds
-			}
-			next++
-		}
-	}
+	assigned, _ := crossval.Assign(items, cc.Folds, keep, rand.New(rand.NewSource(cfg.Forest.Seed+101)))
+	folds := crossval.Split(assigned, cc.Folds)
 	inner := cfg
 	inner.Calibration.Folds = 0
 	var pts []calPoint
 	pods := 0
-	for f := 0; f < cc.Folds; f++ {
-		var train, test []Example
-		for i, k := range fold {
-			if k == f {
-				test = append(test, examples[i])
-			} else {
-				train = append(train, examples[i])
-			}
-		}
+	for _, f := range folds {
+		train, test := pick(examples, eligible, f.Train), pick(examples, eligible, f.Test)
 		sort.Slice(train, func(a, b int) bool { return train[a].Pod.String() < train[b].Pod.String() })
 		sort.Slice(test, func(a, b int) bool { return test[a].Pod.String() < test[b].Pod.String() })
 		m, err := fit(train, inner)
@@ -162,11 +141,13 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	cal.Family, cal.FamilyPrecision, cal.FamilyCoverage = pickThreshold(rejected, cc, func(p calPoint) (float64, bool) { return p.fp, p.famRight })
 	if cc.ForeignMargins && len(classes) >= 3 {
 		var inSet []Example
-		for i := range fold {
-			inSet = append(inSet, examples[i])
+		for k, f := range assigned {
+			if f >= 0 {
+				inSet = append(inSet, examples[eligible[k]])
+			}
 		}
 		sort.Slice(inSet, func(a, b int) bool { return inSet[a].Pod.String() < inSet[b].Pod.String() })
-		foreign := foreignPoints(inSet, classes, inner, cfg.WindowsPerPod)
+		foreign := foreignPoints(inSet, inner, cfg.WindowsPerPod)
 		cal.ForeignWindows = len(foreign)
 		cal.ClassMargins = pickMargins(pts, foreign, classes, cal.Class, cc)
 	}
@@ -176,22 +157,15 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 // foreignPoints leaves each class out of an inner model in turn and scores
 // the left-out class's windows: what a service the model never saw looks
 // like to it.
-func foreignPoints(examples []Example, classes []string, inner TrainConfig, windowsPerPod int) []calPoint {
+func foreignPoints(examples []Example, inner TrainConfig, windowsPerPod int) []calPoint {
 	var pts []calPoint
-	for _, k := range classes {
-		var train, test []Example
-		for _, e := range examples {
-			if e.Class == k {
-				test = append(test, e)
-			} else {
-				train = append(train, e)
-			}
-		}
-		m, err := fit(train, inner)
+	_, splits := crossval.LeaveOneClassOut(Items(examples))
+	for _, f := range splits {
+		m, err := fit(pick(examples, nil, f.Train), inner)
 		if err != nil {
 			continue
 		}
-		for _, e := range test {
+		for _, e := range pick(examples, nil, f.Test) {
 			for _, w := range SubWindows(e.Window, m.thresholds.WindowSamples, windowsPerPod) {
 				if len(w.Samples) >= m.thresholds.MinSamples {
 					pts = append(pts, m.calPoint(Features(w), e.Class))
@@ -200,6 +174,18 @@ func foreignPoints(examples []Example, classes []string, inner TrainConfig, wind
 		}
 	}
 	return pts
+}
+
+// pick returns the examples at idx, through index map when it is non-nil.
+func pick(examples []Example, index []int, idx []int) []Example {
+	out := make([]Example, 0, len(idx))
+	for _, i := range idx {
+		if index != nil {
+			i = index[i]
+		}
+		out = append(out, examples[i])
+	}
+	return out
 }
 
 // pickMargins chooses, per class, the margin on a 0.05 grid in

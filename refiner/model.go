@@ -24,7 +24,8 @@ const ModelKey = api.ModelConfigMapKey
 
 // Model is what the refiner needs of a classifier.
 type Model interface {
-	Classify(w *samples.Window) classifier.Result
+	// Explain decides for w and says why: the refiner reads the result
+	// from it, so each pod is decided once.
 	Explain(w *samples.Window) classifier.Explanation
 	Thresholds() classifier.Thresholds
 	Manifest() classifier.Manifest

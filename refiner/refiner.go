@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -222,10 +223,11 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 		ready := n >= th.WindowSamples || (win != nil && win.Span() >= r.MinWindow && n >= th.MinSamples)
 		switch {
 		case ready || (expired && n >= th.MinSamples):
-			res := model.Classify(win)
-			expl := ""
+			// One decision: the explanation carries the result it explains.
+			e := model.Explain(win)
+			res, expl := e.Result, ""
 			if res.Status != classifier.StatusUnclassified {
-				expl = model.Explain(win).String()
+				expl = e.String()
 			}
 			decisions = append(decisions, decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel))
 		case expired:
@@ -261,16 +263,13 @@ func sinceCreation(w *samples.Window, created time.Time) *samples.Window {
 // none once ctx is done.
 func (r *Refiner) apply(ctx context.Context, ds []decision, now time.Time) (decided, failed int) {
 	var mu sync.Mutex
-	sem := make(chan struct{}, r.Workers)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(r.Workers)
 	for _, d := range ds {
 		if ctx.Err() != nil {
 			break
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(d decision) {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			err := r.write(ctx, d, now)
 			mu.Lock()
 			if err != nil {
@@ -279,9 +278,10 @@ func (r *Refiner) apply(ctx context.Context, ds []decision, now time.Time) (deci
 				decided++
 			}
 			mu.Unlock()
-		}(d)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return decided, failed
 }
 

@@ -1,8 +1,3 @@
-// Package trainer builds classifier models from labelled pods: it assembles
-// the dataset (a pod list plus a samples.Source), labels pods from an
-// explicit class column or unambiguous image rules, evaluates by
-// cross-validation grouped by pod, draws reports, and gates publication on
-// held-out quality.
 package trainer
 
 import (

@@ -1,0 +1,216 @@
+package classifier
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/podclass/podclass/classifier/crossval"
+	"github.com/podclass/podclass/samples"
+)
+
+// Example is one labelled pod for training.
+type Example struct {
+	Pod    samples.PodKey
+	Class  string
+	Window *samples.Window // time-ordered, all the pod's samples
+	// Group, when set, names a set of pods that must stay together: the
+	// bootstrap, the out-of-distribution calibration, the inner threshold
+	// calibration and the trainer's folds then hold out whole groups (e.g.
+	// all pods recorded under one load scenario). Empty means the pod alone.
+	Group string
+}
+
+// GroupKey is the unit of hold-out for e: its Group, or its pod.
+func (e Example) GroupKey() string {
+	if e.Group != "" {
+		return "group:" + e.Group
+	}
+	return "pod:" + e.Pod.String()
+}
+
+// Item is e as cross-validation sees it.
+func (e Example) Item() crossval.Item {
+	return crossval.Item{Pod: e.Pod.String(), Group: e.Group, Class: e.Class}
+}
+
+// Items is Item of every example, in order.
+func Items(examples []Example) []crossval.Item {
+	out := make([]crossval.Item, len(examples))
+	for i, e := range examples {
+		out[i] = e.Item()
+	}
+	return out
+}
+
+// TrainConfig sets how Train builds a classifier.
+type TrainConfig struct {
+	Forest     ForestConfig
+	Thresholds Thresholds
+	// WindowsPerPod caps the training sub-windows drawn from each pod (data
+	// augmentation; the first window always included). It also bounds
+	// training cost: rows ≤ pods × WindowsPerPod whatever the sample count.
+	WindowsPerPod int
+	// Families maps class → family (from the image rules; configurable).
+	Families map[string]string
+	OOD      OODConfig
+	// Calibration chooses the class and family thresholds by inner
+	// grouped cross-validation on the training pods.
+	Calibration CalibrationConfig
+	// Now stamps the model version; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultTrainConfig returns the configuration podclass ships with.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Forest: DefaultForestConfig(), Thresholds: DefaultThresholds(), WindowsPerPod: 12, OOD: DefaultOODConfig(),
+		Calibration: DefaultCalibrationConfig()}
+}
+
+// Train fits a classifier on labelled pods: sub-windows of WindowSamples
+// samples per pod → features → median imputation → bagged golearn trees
+// (bootstrap by pod) → out-of-distribution limits calibrated by
+// leave-one-pod-out within each class → class and family thresholds chosen
+// by an inner cross-validation grouped by pod (see CalibrationConfig) → with
+// CalibrationConfig.ForeignMargins, per-class limits tightened against
+// simulated foreign services. Every choice uses the given examples only.
+func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	c, err := fit(examples, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cal, ok := calibrate(examples, cfg); ok {
+		if c.ood != nil {
+			for i, name := range c.model.Classes() {
+				if m, ok := cal.ClassMargins[name]; ok {
+					c.ood.Limit[i] *= m
+				}
+			}
+		}
+		c.thresholds.Class, c.thresholds.Family = cal.Class, cal.Family
+		c.manifest.Thresholds = c.thresholds
+		c.manifest.Calibration = cal
+		c.stampVersion() // the limits changed
+	}
+	return c, nil
+}
+
+// fit trains without threshold calibration.
+func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	th := cfg.Thresholds
+	if th.WindowSamples <= 0 {
+		th = DefaultThresholds()
+	}
+	if cfg.WindowsPerPod <= 0 {
+		cfg.WindowsPerPod = 1
+	}
+	classSet := map[string]bool{}
+	for _, e := range examples {
+		if e.Class == "" || e.Class == Unknown {
+			continue
+		}
+		classSet[e.Class] = true
+	}
+	classes := make([]string, 0, len(classSet))
+	for c := range classSet {
+		classes = append(classes, c)
+	}
+	sort.Strings(classes)
+	ci := map[string]int{}
+	for i, c := range classes {
+		ci[c] = i
+	}
+	var raw [][]float64
+	var y, groups []int
+	groupIndex := map[string]int{}
+	summary := TrainingSummary{PerClass: map[string]ClassSummary{}}
+	for _, e := range examples {
+		idx, ok := ci[e.Class]
+		if !ok || e.Window == nil {
+			continue
+		}
+		gk := e.GroupKey()
+		gi, ok := groupIndex[gk]
+		if !ok {
+			gi = len(groupIndex)
+			groupIndex[gk] = gi
+		}
+		wins := SubWindows(e.Window, th.WindowSamples, cfg.WindowsPerPod)
+		used := 0
+		for _, w := range wins {
+			if len(w.Samples) < th.MinSamples {
+				continue
+			}
+			raw = append(raw, Features(w))
+			y = append(y, idx)
+			groups = append(groups, gi)
+			used++
+		}
+		if used == 0 {
+			continue
+		}
+		cs := summary.PerClass[e.Class]
+		cs.Pods++
+		cs.Samples += len(e.Window.Samples)
+		cs.Windows += used
+		summary.PerClass[e.Class] = cs
+		summary.Pods++
+		summary.Samples += len(e.Window.Samples)
+		summary.Windows += used
+	}
+	present := 0
+	for _, c := range classes {
+		if summary.PerClass[c].Pods > 0 {
+			present++
+		}
+	}
+	if present < 2 {
+		return nil, fmt.Errorf("classifier: need labelled pods with at least %d samples from 2 classes, have %d class(es)", th.MinSamples, present)
+	}
+	impute := medians(raw)
+	X := make([][]float64, len(raw))
+	for i, r := range raw {
+		X[i] = make([]float64, NumFeatures)
+		for j, v := range r {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				v = impute[j]
+			}
+			X[i][j] = v
+		}
+	}
+	forest, err := FitForest(&TrainingSet{X: X, Y: y, Groups: groups, Classes: classes, Names: FeatureNames()}, cfg.Forest)
+	if err != nil {
+		return nil, err
+	}
+	ood := FitOOD(raw, y, groups, len(classes), cfg.OOD)
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	man := Manifest{FormatVersion: FormatVersion, Training: summary, Forest: cfg.Forest, Created: now().UTC().Format(time.RFC3339)}
+	c, err := New(forest, impute, ood, th, cfg.Families, man)
+	if err != nil {
+		return nil, err
+	}
+	c.stampVersion()
+	return c, nil
+}
+
+// medians returns each column's median over its finite values (0 when none).
+func medians(rows [][]float64) []float64 {
+	out := make([]float64, NumFeatures)
+	col := make([]float64, 0, len(rows))
+	for j := 0; j < NumFeatures; j++ {
+		col = col[:0]
+		for _, r := range rows {
+			if v := r[j]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+				col = append(col, v)
+			}
+		}
+		if len(col) > 0 {
+			out[j] = quantileInPlace(col, 0.5)
+		}
+	}
+	return out
+}
