@@ -33,6 +33,7 @@ import (
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/freeport"
 	"github.com/podclass/podclass/internal/influxd"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/influx"
@@ -142,7 +143,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := trainer.Publish(ctx, kube, ownNamespace, modelConfigMap, trained.Model); err != nil {
+	if err := modelstore.Publish(ctx, kube, ownNamespace, modelConfigMap, trained.Model); err != nil {
 		return err
 	}
 	ui.step("published model %s (held-out pod accuracy %.0f%%, macro-F1 %.2f) to ConfigMap %s/%s",

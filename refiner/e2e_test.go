@@ -35,6 +35,7 @@ import (
 	"github.com/podclass/podclass/internal/harness/influxtest"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/influx"
@@ -578,7 +579,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 			t.Fatalf("could not rewrite the model version %q in the model file", v1)
 		}
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ownNamespace, Name: modelConfigMap},
-			Data: map[string]string{refiner.ModelKey: newer}}
+			Data: map[string]string{modelstore.Key: newer}}
 		if err := f.env.Client.Create(ctx, cm); err != nil {
 			t.Fatal(err)
 		}
@@ -590,7 +591,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 			t.Errorf("decided by model %s, want e2e-v2", a[api.ModelAnnotation])
 		}
 
-		cm.Data[refiner.ModelKey] = `{"format_version": 1, "corrupt`
+		cm.Data[modelstore.Key] = `{"format_version": 1, "corrupt`
 		if err := f.env.Client.Update(ctx, cm); err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package refiner
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -14,13 +13,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
-	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 )
-
-// ModelKey is the ConfigMap key (data or binaryData) that holds the model file.
-const ModelKey = api.ModelConfigMapKey
 
 // Model is what the refiner needs of a classifier.
 type Model interface {
@@ -104,12 +100,9 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		}
 		return ctrl.Result{}, err
 	}
-	data := []byte(cm.Data[ModelKey])
+	data := modelstore.Data(cm)
 	if len(data) == 0 {
-		data = cm.BinaryData[ModelKey]
-	}
-	if len(data) == 0 {
-		l.reject(ctx, cm, fmt.Errorf("key %q is missing or empty", ModelKey))
+		l.reject(ctx, cm, modelstore.ErrNoModel)
 		return ctrl.Result{}, nil
 	}
 	m, err := l.Load(data)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
@@ -53,13 +54,7 @@ func newClassifyCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var model *classifier.Classifier
-			var err error
-			if o.ModelFile == "" {
-				model, err = classifier.Default()
-			} else {
-				model, err = classifier.LoadFile(o.ModelFile)
-			}
+			model, err := modelstore.Open(o.ModelFile)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/influx"
@@ -73,7 +73,7 @@ func newRefinerCommand() *cobra.Command {
 
 func runRefiner(cmd *cobra.Command, cfg refinerConfig) error {
 	ctx := cmd.Context()
-	model, err := loadModel(cfg.ModelFile)
+	model, err := modelstore.Open(cfg.ModelFile)
 	if err != nil {
 		return err
 	}
@@ -116,17 +116,6 @@ func refinerManagerOptions(cfg refinerConfig) ctrl.Options {
 	}
 	o.Metrics = metricsserver.Options{BindAddress: cfg.MetricsAddr}
 	return o
-}
-
-func loadModel(path string) (*classifier.Classifier, error) {
-	if path == "" {
-		m, err := classifier.Default()
-		if err != nil {
-			return nil, fmt.Errorf("embedded default model: %w", err)
-		}
-		return m, nil
-	}
-	return classifier.LoadFile(path)
 }
 
 // sourceConfig selects and configures the metrics store.

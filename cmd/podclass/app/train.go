@@ -14,6 +14,7 @@ import (
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
@@ -213,33 +214,11 @@ func newTrainCommand() *cobra.Command {
 				return err
 			}
 			gate := trainer.Gate{MinMacroF1: o.MinMacroF1, Tolerance: o.Tolerance}
-			switch o.Current {
-			case "none":
-			case "":
-				if o.Publish != "" {
-					c, err := kubeClient()
-					if err != nil {
-						return err
-					}
-					cur, err := trainer.CurrentModel(cmd.Context(), c, o.Namespace, o.Publish)
-					if err != nil {
-						return err
-					}
-					if cur != nil {
-						gate.Current = cur
-						break
-					}
-				}
-				if cur, err := classifier.Default(); err == nil {
-					gate.Current = cur
-				} else {
-					fmt.Fprintf(stderr, "not comparing with the embedded default model: %v\n", err)
-				}
-			default:
-				cur, err := classifier.LoadFile(o.Current)
-				if err != nil {
-					return fmt.Errorf("--current: %w", err)
-				}
+			cur, err := modelstore.Reference(cmd.Context(), o.Current, func() (client.Reader, error) { return kubeClient() }, o.Namespace, o.Publish, stderr)
+			if err != nil {
+				return err
+			}
+			if cur != nil {
 				gate.Current = cur
 			}
 			res, err := trainer.Train(ds, trainer.TrainOptions{Eval: cfg, Gate: gate, ReportDir: o.ReportDir, Progress: stderr})
@@ -261,7 +240,7 @@ func newTrainCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := trainer.Publish(cmd.Context(), c, o.Namespace, o.Publish, res.Model); err != nil {
+				if err := modelstore.Publish(cmd.Context(), c, o.Namespace, o.Publish, res.Model); err != nil {
 					return err
 				}
 				fmt.Fprintf(stderr, "model %s published to ConfigMap %s/%s\n", m.ModelVersion, o.Namespace, o.Publish)

@@ -20,6 +20,7 @@ import (
 	"github.com/podclass/podclass/internal/harness/influxtest"
 	"github.com/podclass/podclass/internal/replay"
 	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
@@ -94,17 +95,17 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podclass-system", Name: "podclass-model"}, cm); err != nil {
 		t.Fatalf("no model ConfigMap: %v", err)
 	}
-	m, err := classifier.Load([]byte(cm.Data[trainer.ModelKey]))
+	m, err := classifier.Load([]byte(cm.Data[modelstore.Key]))
 	if err != nil {
 		t.Fatalf("the published model does not load: %v", err)
 	}
 	if got := strings.Join(m.Manifest().Classes, ","); got != "mosquitto,nginx,postgresql,redis" {
 		t.Errorf("the model learnt classes %s, want the four in the cluster", got)
 	}
-	if cm.Annotations[trainer.VersionAnnotation] != m.Manifest().ModelVersion {
-		t.Errorf("ConfigMap names version %q, model is %q", cm.Annotations[trainer.VersionAnnotation], m.Manifest().ModelVersion)
+	if cm.Annotations[modelstore.VersionAnnotation] != m.Manifest().ModelVersion {
+		t.Errorf("ConfigMap names version %q, model is %q", cm.Annotations[modelstore.VersionAnnotation], m.Manifest().ModelVersion)
 	}
-	first := cm.Data[trainer.ModelKey]
+	first := cm.Data[modelstore.Key]
 
 	// The quality gate refuses a model below the bar and leaves the ConfigMap alone.
 	if log, err := train("0.999"); err == nil || !strings.Contains(err.Error(), "quality gate") {
@@ -113,7 +114,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podclass-system", Name: "podclass-model"}, cm); err != nil {
 		t.Fatal(err)
 	}
-	if cm.Data[trainer.ModelKey] != first {
+	if cm.Data[modelstore.Key] != first {
 		t.Errorf("a refused model replaced the published one")
 	}
 }

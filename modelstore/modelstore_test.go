@@ -1,0 +1,99 @@
+package modelstore
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/podclass/podclass/classifier"
+)
+
+const ns, name = "podclass-system", "podclass-model"
+
+func configMap(data map[string]string, binary map[string][]byte) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data, BinaryData: binary}
+}
+
+func TestTheGateSeesTheModelTheRefinerServes(t *testing.T) {
+	def := classifier.DefaultModelJSON()
+	want, err := classifier.Load(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		cm      *corev1.ConfigMap
+		wantNil bool
+	}{
+		"a model under data is seen":                      {cm: configMap(map[string]string{Key: string(def)}, nil)},
+		"a model under binaryData is seen (it is served)": {cm: configMap(nil, map[string][]byte{Key: def})},
+		"a ConfigMap without the key holds no model":      {cm: configMap(map[string]string{"other": "x"}, nil), wantNil: true},
+		"no ConfigMap holds no model":                     {wantNil: true},
+	}
+	for tn, tc := range tests {
+		t.Run(tn, func(t *testing.T) {
+			b := fake.NewClientBuilder()
+			if tc.cm != nil {
+				b = b.WithObjects(tc.cm)
+				// What the refiner would serve from this ConfigMap.
+				served := Data(tc.cm)
+				if tc.wantNil != (served == nil) {
+					t.Fatalf("refiner serves %d bytes", len(served))
+				}
+			}
+			c := b.Build()
+			got, err := Current(context.Background(), c, ns, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantNil {
+				if got != nil {
+					t.Fatalf("gate compares with %s, want none", got.Manifest().ModelVersion)
+				}
+				return
+			}
+			if got == nil || got.Manifest().ModelVersion != want.Manifest().ModelVersion {
+				t.Fatalf("gate compares with %v, want %s", got, want.Manifest().ModelVersion)
+			}
+			// The gate's reference, as `podclass train --publish-configmap` picks it.
+			ref, err := Reference(context.Background(), "", func() (client.Reader, error) { return c, nil }, ns, name, io.Discard)
+			if err != nil || ref == nil || ref.Manifest().ModelVersion != want.Manifest().ModelVersion {
+				t.Fatalf("reference %v, %v", ref, err)
+			}
+		})
+	}
+}
+
+func TestPublishOverABinaryDataModelMovesItToPrevious(t *testing.T) {
+	def := classifier.DefaultModelJSON()
+	c := fake.NewClientBuilder().WithObjects(configMap(nil, map[string][]byte{Key: def})).Build()
+	m, err := classifier.Load(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetEvaluation(json.RawMessage(`{"macro_f1": 1}`)) // another model file than the stored one
+	if err := Publish(context.Background(), c, ns, name, m); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup := cm.BinaryData[Key]; dup {
+		t.Error("the model key is left under binaryData too (the apiserver refuses a key in both)")
+	}
+	if cm.Data[PreviousKey] != string(def) {
+		t.Error("the replaced binaryData model is not kept as the previous model")
+	}
+	if got, err := Decode(cm); err != nil || got.Manifest().ModelVersion != m.Manifest().ModelVersion {
+		t.Errorf("decoded %v, %v", got, err)
+	}
+	if cm.Annotations[VersionAnnotation] != m.Manifest().ModelVersion {
+		t.Errorf("version annotation %q", cm.Annotations[VersionAnnotation])
+	}
+}
