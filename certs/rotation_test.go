@@ -23,8 +23,8 @@ import (
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/certs"
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/internal/freeport"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/testenv"
 	"github.com/podclass/podclass/webhook"
 )
 

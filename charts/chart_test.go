@@ -23,7 +23,7 @@ import (
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 const releaseNamespace = "podclass-system"

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 // installChart starts a control plane with the chart's own webhook

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 // TestPolicyExamplesReadPodclassKeys checks that every example in examples/

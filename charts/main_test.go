@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

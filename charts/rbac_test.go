@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 // TestRBACIsLeastPrivilege asks the apiserver's authorizer, after the

@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/internal/influxd"
-	"github.com/podclass/podclass/internal/replay"
+	"github.com/podclass/podclass/internal/harness/influxd"
+	"github.com/podclass/podclass/internal/harness/replay"
 	"github.com/podclass/podclass/samples"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/internal/harness/tools"
 )
 
 // TestDemoRunsTheWholeSystem runs `make demo`'s job to the end: every pod of

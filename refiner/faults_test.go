@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 	"github.com/podclass/podclass/refiner"
 	"github.com/podclass/podclass/samples"
 )

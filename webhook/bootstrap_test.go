@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/podclass/podclass/internal/freeport"
-	"github.com/podclass/podclass/internal/testcerts"
+	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/testcerts"
 )
 
 func freePort(t *testing.T) int {

@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/podclass/podclass/internal/freeport"
-	"github.com/podclass/podclass/internal/testcerts"
+	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/testcerts"
 )
 
 // TestRunDrainsInFlightAdmissionsOnShutdown cancels Run while an admission

@@ -33,8 +33,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/podclass/podclass/imagerules"
-	"github.com/podclass/podclass/internal/freeport"
-	"github.com/podclass/podclass/internal/testcerts"
+	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/testcerts"
 	"github.com/podclass/podclass/webhook"
 )
 

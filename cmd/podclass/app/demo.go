@@ -9,7 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/podclass/podclass/demo"
-	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/internal/harness/tools"
 )
 
 func newDemoCommand() *cobra.Command {

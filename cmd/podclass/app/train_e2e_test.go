@@ -18,8 +18,8 @@ import (
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/internal/harness/influxtest"
-	"github.com/podclass/podclass/internal/replay"
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/replay"
+	"github.com/podclass/podclass/internal/harness/testenv"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"

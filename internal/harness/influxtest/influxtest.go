@@ -17,7 +17,7 @@ package influxtest
 import (
 	"testing"
 
-	"github.com/podclass/podclass/internal/influxd"
+	"github.com/podclass/podclass/internal/harness/influxd"
 )
 
 // Version is the InfluxDB release the helper expects.

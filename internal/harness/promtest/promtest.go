@@ -32,7 +32,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podclass/podclass/internal/freeport"
+	"github.com/podclass/podclass/internal/harness/freeport"
 )
 
 // startTimeout bounds waiting for /-/ready; generous for shared CI cores.

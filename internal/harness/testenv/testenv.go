@@ -28,7 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/internal/harness/tools"
 	"github.com/podclass/podclass/webhook"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podclass/podclass/internal/testenv"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 // TestRestartAPIServer restarts kube-apiserver under an open watch: it stops

@@ -18,8 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podclass/podclass/internal/freeport"
-	"github.com/podclass/podclass/internal/tools"
+	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/tools"
 )
 
 // Version is the InfluxDB release hack/tools.sh builds.
