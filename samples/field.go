@@ -18,6 +18,10 @@ const (
 	FieldMemoryRSS
 	FieldRootfsUsed
 	FieldLogsfsUsed
+	FieldProcesses
+	FieldThreads
+	FieldFileDescriptors
+	FieldSockets
 	FieldCPUCoreNanoSeconds
 	FieldPageFaults
 	FieldMajorPageFaults
@@ -33,6 +37,7 @@ const (
 
 var fieldNames = [NumFields]string{
 	"CPUNanoCores", "MemoryUsage", "MemoryWorkingSet", "MemoryRSS", "RootfsUsed", "LogsfsUsed",
+	"Processes", "Threads", "FileDescriptors", "Sockets",
 	"CPUCoreNanoSeconds", "PageFaults", "MajorPageFaults", "RxBytes", "TxBytes", "RxErrors", "TxErrors",
 	"IOReadBytes", "IOWriteBytes",
 }
@@ -75,6 +80,14 @@ func (s *Sample) ptr(f Field) *float64 {
 		return &s.RootfsUsed
 	case FieldLogsfsUsed:
 		return &s.LogsfsUsed
+	case FieldProcesses:
+		return &s.Processes
+	case FieldThreads:
+		return &s.Threads
+	case FieldFileDescriptors:
+		return &s.FileDescriptors
+	case FieldSockets:
+		return &s.Sockets
 	case FieldCPUCoreNanoSeconds:
 		return &s.CPUCoreNanoSeconds
 	case FieldPageFaults:

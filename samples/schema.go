@@ -3,6 +3,7 @@ package samples
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Schema says where a store keeps pod behaviour: which measurements, which
@@ -26,6 +27,14 @@ type MeasurementSchema struct {
 	// different series at one timestamp are summed into the pod's sample; a
 	// second row of the same series in one interval replaces the first.
 	SeriesTags []string
+	// ContainerTags name the container a row belongs to, tried in order: the
+	// first present and non-empty wins. A ContainerFilter decides which
+	// containers feed the pod's samples. A measurement without ContainerTags
+	// is pod-level (the network) and always kept; a row of a per-container
+	// measurement whose container tags are all missing or empty is the
+	// pod-level total cAdvisor also reports, and is dropped so the containers
+	// are not counted twice.
+	ContainerTags []string
 	// Require keeps only rows whose tags have these values, e.g. device=total.
 	Require map[string]string
 	// Fields maps field names to Sample values.
@@ -43,9 +52,10 @@ func DefaultSchema() Schema {
 	k8s := []PodTags{{Namespace: "namespace", Pod: "pod_name"}}
 	return Schema{Measurements: []MeasurementSchema{
 		{
-			Name:       "kubernetes_pod_container",
-			PodTags:    k8s,
-			SeriesTags: []string{"container_name"},
+			Name:          "kubernetes_pod_container",
+			PodTags:       k8s,
+			SeriesTags:    []string{"container_name"},
+			ContainerTags: []string{"container_name"},
 			Fields: map[string]Field{
 				"cpu_usage_nanocores":        FieldCPUNanoCores,
 				"cpu_usage_core_nanoseconds": FieldCPUCoreNanoSeconds,
@@ -75,13 +85,67 @@ func DefaultSchema() Schema {
 				{Namespace: "namespace", Pod: "pod_name"},
 			},
 			SeriesTags: []string{"container_name", "io.kubernetes.container.name"},
-			Require:    map[string]string{"device": "total"},
+			// The label is the Kubernetes container name; container_name is
+			// Docker's (k8s_<container>_<pod>_…), which Keep understands too.
+			ContainerTags: []string{"io.kubernetes.container.name", "container_name"},
+			Require:       map[string]string{"device": "total"},
 			Fields: map[string]Field{
 				"io_service_recursive_read":  FieldIOReadBytes,
 				"io_service_recursive_write": FieldIOWriteBytes,
 			},
 		},
+		{
+			// What telegraf's inputs.prometheus (metric_version = 2) writes
+			// when it scrapes the kubelet's /metrics/cadvisor: one field per
+			// metric, cAdvisor's labels as tags.
+			Name:          "prometheus",
+			PodTags:       []PodTags{{Namespace: "namespace", Pod: "pod"}},
+			SeriesTags:    []string{"container"},
+			ContainerTags: []string{"container"},
+			Fields: map[string]Field{
+				"container_processes":        FieldProcesses,
+				"container_threads":          FieldThreads,
+				"container_file_descriptors": FieldFileDescriptors,
+				"container_sockets":          FieldSockets,
+			},
+		},
 	}}
+}
+
+// ContainerFilter says which containers of a pod feed its samples: true
+// keeps the container. The refiner and the trainer leave sidecars out with
+// the image rules' sidecar names, so an istio-proxy's CPU and memory are not
+// mixed into the service's. nil keeps every container.
+type ContainerFilter func(container string) bool
+
+// Keep reports whether rows of the named container feed the pod's sample.
+// "" (cAdvisor's pod-level cgroup, the sum of the containers) and "POD" (the
+// pause container) are never a container of the service.
+func (f ContainerFilter) Keep(container string) bool {
+	// dockershim's names: k8s_<container>_<pod>_<namespace>_<uid>_<attempt>.
+	if rest, ok := strings.CutPrefix(container, "k8s_"); ok {
+		if name, _, ok := strings.Cut(rest, "_"); ok {
+			container = name
+		}
+	}
+	if container == "" || container == "POD" {
+		return false
+	}
+	return f == nil || f(container)
+}
+
+// KeepRow applies f to one row of m: get returns a tag's value ("" when the
+// row lacks it). Rows of pod-level measurements are always kept.
+func (f ContainerFilter) KeepRow(m *MeasurementSchema, get func(tag string) string) bool {
+	if len(m.ContainerTags) == 0 {
+		return true
+	}
+	for _, t := range m.ContainerTags {
+		if v := get(t); v != "" {
+			return f.Keep(v)
+		}
+	}
+	return false
 }
 
 // Validate fails on a schema no source could read: a source calls it before

@@ -16,7 +16,10 @@ type PodKey struct {
 
 func (k PodKey) String() string { return k.Namespace + "/" + k.Name }
 
-// Sample is one scrape of one pod, summed over its containers. Gauges are
+// Sample is one scrape of one pod, summed over the containers a source keeps
+// (all of them, or the main ones when a ContainerFilter leaves sidecars out);
+// network values are the pod's own, since a pod's containers share its
+// network namespace. Gauges are
 // instantaneous values; counters are cumulative and may reset (a container
 // restart) — the classifier turns them into rates. A value the store did not
 // have is NaN, never zero, so a missing metric is not mistaken for an idle one.
@@ -30,6 +33,15 @@ type Sample struct {
 	MemoryRSS        float64 // memory_rss_bytes
 	RootfsUsed       float64 // rootfs_used_bytes
 	LogsfsUsed       float64 // logsfs_used_bytes
+
+	// Process structure, as the kubelet's cAdvisor exports it per container
+	// (container_processes, container_threads, container_file_descriptors,
+	// container_sockets): how the server is built, which barely moves with
+	// load or hardware.
+	Processes       float64
+	Threads         float64
+	FileDescriptors float64
+	Sockets         float64
 
 	// Cumulative counters.
 	CPUCoreNanoSeconds float64 // cpu_usage_core_nanoseconds
@@ -48,6 +60,7 @@ func NewSample(t time.Time) Sample {
 	n := math.NaN()
 	return Sample{Time: t,
 		CPUNanoCores: n, MemoryUsage: n, MemoryWorkingSet: n, MemoryRSS: n, RootfsUsed: n, LogsfsUsed: n,
+		Processes: n, Threads: n, FileDescriptors: n, Sockets: n,
 		CPUCoreNanoSeconds: n, PageFaults: n, MajorPageFaults: n, RxBytes: n, TxBytes: n,
 		RxErrors: n, TxErrors: n, IOReadBytes: n, IOWriteBytes: n}
 }

@@ -82,6 +82,7 @@ func keptColumns(schema samples.Schema) []string {
 			cols = append(cols, pt.Namespace, pt.Pod)
 		}
 		cols = append(cols, m.SeriesTags...)
+		cols = append(cols, m.ContainerTags...)
 		cols = append(cols, sortedFields(m)...)
 	}
 	return dedupe(cols)

@@ -38,6 +38,9 @@ type Config struct {
 	Interval time.Duration
 	// Schema maps measurements to samples; the zero value is samples.DefaultSchema.
 	Schema samples.Schema
+	// Containers picks the containers that feed a pod's samples; nil keeps
+	// every container (never the pod-level "" or the pause container).
+	Containers samples.ContainerFilter
 	// HTTPClient replaces the client's own, e.g. to add TLS settings or, in
 	// tests, to count requests. Its Timeout then applies instead of Timeout's
 	// HTTP part (Timeout still bounds each query through its context).
@@ -211,6 +214,9 @@ func (s *Source) addRecord(acc *samples.Accumulator, rec map[string]any) error {
 		fed = true
 	}
 	if !fed {
+		return nil
+	}
+	if !s.cfg.Containers.KeepRow(m, func(tag string) string { return str(rec[tag]) }) {
 		return nil
 	}
 	h := samples.NewSeriesHash(m.Name)

@@ -55,6 +55,15 @@ func TestInfluxSourceAgainstInfluxDB(t *testing.T) {
 		})
 	}
 
+	t.Run("sidecars left out: the main container's own series and the pod's network", func(t *testing.T) {
+		src, _ := newInfluxSource(t, srv, influx.Config{Containers: samplestest.KeepMain})
+		got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samplestest.AssertWindows(t, got, f.WantMain)
+	})
+
 	t.Run("the same data read from the line-protocol file gives the same windows", func(t *testing.T) {
 		src, _ := newInfluxSource(t, srv, influx.Config{})
 		fromInflux, err := src.Windows(context.Background(), samplestest.Pods(), start, end)

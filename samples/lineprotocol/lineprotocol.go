@@ -28,6 +28,9 @@ type Options struct {
 	Lenient bool
 	// OnBadLine, if set, sees every bad line, lenient or not.
 	OnBadLine func(*LineError)
+	// Containers picks the containers that feed a pod's samples; nil keeps
+	// every container (never the pod-level "" or the pause container).
+	Containers samples.ContainerFilter
 }
 
 // ReadStats says what a read saw, so a caller in lenient mode can tell a

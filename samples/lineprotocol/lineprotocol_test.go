@@ -71,6 +71,20 @@ func TestLineProtocolFileReadsTheFixture(t *testing.T) {
 	}
 }
 
+func TestLineProtocolFileLeavesSidecarsOut(t *testing.T) {
+	f := samplestest.NewFixture()
+	src, err := NewFile(writeFile(t, "metrics.lp", []byte(f.LineProtocol())), Options{Containers: samplestest.KeepMain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := samplestest.Range()
+	got, err := src.Windows(context.Background(), samplestest.Pods(), start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samplestest.AssertWindows(t, got, f.WantMain)
+}
+
 func TestLineProtocolFileKeepsOnlyTheRequestedPodsAndTimes(t *testing.T) {
 	f := samplestest.NewFixture()
 	src, err := NewFile(writeFile(t, "m.lp", []byte(f.LineProtocol())), Options{})

@@ -26,6 +26,8 @@ type lpMeasurement struct {
 	series  []int    // indices of SeriesTags in tags
 	require []lpRequire
 	fields  map[string]samples.Field
+	schema  *samples.MeasurementSchema
+	ctags   map[string]int // ContainerTags → index in tags
 }
 
 type lpRequire struct {
@@ -34,7 +36,7 @@ type lpRequire struct {
 }
 
 func compileMeasurement(m *samples.MeasurementSchema) *lpMeasurement {
-	c := &lpMeasurement{name: m.Name, fields: m.Fields}
+	c := &lpMeasurement{name: m.Name, fields: m.Fields, schema: m, ctags: map[string]int{}}
 	index := func(tag string) int {
 		for i, t := range c.tags {
 			if t == tag {
@@ -52,6 +54,9 @@ func compileMeasurement(m *samples.MeasurementSchema) *lpMeasurement {
 	}
 	for t, v := range m.Require {
 		c.require = append(c.require, lpRequire{tag: index(t), value: v})
+	}
+	for _, t := range m.ContainerTags {
+		c.ctags[t] = index(t)
 	}
 	return c
 }
@@ -235,6 +240,9 @@ func (lr *lpReader) decodeLine(line []byte) (bool, error) {
 	}
 	r.Time = t
 	if !fed || !lr.matches(m) || !lr.inRange(t) {
+		return false, nil
+	}
+	if !lr.opts.Containers.KeepRow(m.schema, func(tag string) string { return string(lr.tag(m.ctags[tag])) }) {
 		return false, nil
 	}
 	ns, pod, ok := lr.pod(m)

@@ -37,6 +37,9 @@ type Config struct {
 	Labels Labels
 	// Series maps metrics onto samples; nil means DefaultSeries.
 	Series []Series
+	// Containers picks the containers that feed a pod's samples; nil keeps
+	// every container (never the pod-level "" or the pause container).
+	Containers samples.ContainerFilter
 	// RoundTripper replaces the HTTP transport, e.g. for TLS or, in tests, to
 	// count requests.
 	RoundTripper http.RoundTripper
@@ -75,6 +78,10 @@ func DefaultSeries() []Series {
 		{Metric: "container_network_transmit_bytes_total", Field: samples.FieldTxBytes, PodLevel: true},
 		{Metric: "container_fs_reads_bytes_total", Field: samples.FieldIOReadBytes},
 		{Metric: "container_fs_writes_bytes_total", Field: samples.FieldIOWriteBytes},
+		{Metric: "container_processes", Field: samples.FieldProcesses},
+		{Metric: "container_threads", Field: samples.FieldThreads},
+		{Metric: "container_file_descriptors", Field: samples.FieldFileDescriptors},
+		{Metric: "container_sockets", Field: samples.FieldSockets},
 	}
 }
 
@@ -217,9 +224,14 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 		if p == nil {
 			continue
 		}
+		container := string(stream.Metric[model.LabelName(s.cfg.Labels.Container)])
+		if !ser.PodLevel && !s.cfg.Containers.Keep(container) {
+			continue
+		}
+		series := uint64(samples.NewSeriesHash(ser.Metric).AddString(container))
 		for _, sp := range stream.Values {
 			row.Reset()
-			row.Series = uint64(samples.NewSeriesHash(ser.Metric))
+			row.Series = series
 			row.Time = sp.Timestamp.Time()
 			row.Values[ser.Field] = float64(sp.Value) * ser.Scale
 			acc.Add(p, &row)

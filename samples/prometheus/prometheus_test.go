@@ -20,6 +20,8 @@ import (
 type cadvisor struct {
 	series []promtest.Series
 	want   map[samples.PodKey]*samples.Window
+	// wantMain is want without the container named "sidecar".
+	wantMain map[samples.PodKey]*samples.Window
 }
 
 var promStart = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -35,13 +37,26 @@ func (c *cadvisor) add(metric string, labels map[string]string, value func(i int
 }
 
 func (c *cadvisor) expect(pod samples.PodKey, f samples.Field, value func(i int) float64) {
-	w := c.want[pod]
+	c.expectOf("", pod, f, value)
+}
+
+// expectOf is expect for a value of one container: the sidecar's values are
+// not in wantMain.
+func (c *cadvisor) expectOf(container string, pod samples.PodKey, f samples.Field, value func(i int) float64) {
+	expectIn(c.want, pod, f, value)
+	if container != "sidecar" {
+		expectIn(c.wantMain, pod, f, value)
+	}
+}
+
+func expectIn(want map[samples.PodKey]*samples.Window, pod samples.PodKey, f samples.Field, value func(i int) float64) {
+	w := want[pod]
 	if w == nil {
 		w = &samples.Window{Pod: pod}
 		for i := 0; i < promSteps; i++ {
 			w.Samples = append(w.Samples, samples.NewSample(promStart.Add(time.Duration(i)*10*time.Second)))
 		}
-		c.want[pod] = w
+		want[pod] = w
 	}
 	for i := range w.Samples {
 		old := w.Samples[i].Get(f)
@@ -61,7 +76,7 @@ func labels(ns, pod, container string, more ...string) map[string]string {
 }
 
 func newCadvisor() *cadvisor {
-	c := &cadvisor{want: map[samples.PodKey]*samples.Window{}}
+	c := &cadvisor{want: map[samples.PodKey]*samples.Window{}, wantMain: map[samples.PodKey]*samples.Window{}}
 	web := samples.PodKey{Namespace: "shop", Name: "web-1"}
 	db := samples.PodKey{Namespace: "shop", Name: "db-0"}
 	dotted := samples.PodKey{Namespace: "shop", Name: "api.v2-0"}
@@ -82,7 +97,7 @@ func newCadvisor() *cadvisor {
 			}
 		}
 		c.add("container_cpu_usage_seconds_total", l, cpu)
-		c.expect(k.pod, samples.FieldCPUCoreNanoSeconds, func(i int) float64 { return cpu(i) * 1e9 })
+		c.expectOf(k.container, k.pod, samples.FieldCPUCoreNanoSeconds, func(i int) float64 { return cpu(i) * 1e9 })
 		for _, m := range []struct {
 			metric string
 			f      samples.Field
@@ -91,16 +106,20 @@ func newCadvisor() *cadvisor {
 			{"container_memory_working_set_bytes", samples.FieldMemoryWorkingSet, 9e7},
 			{"container_memory_rss", samples.FieldMemoryRSS, 5e7},
 			{"container_memory_usage_bytes", samples.FieldMemoryUsage, 1e8},
+			{"container_processes", samples.FieldProcesses, 1},
+			{"container_threads", samples.FieldThreads, 10},
+			{"container_file_descriptors", samples.FieldFileDescriptors, 40},
+			{"container_sockets", samples.FieldSockets, 5},
 		} {
 			v := m.v * cv
 			c.add(m.metric, l, func(i int) float64 { return v + float64(i) })
-			c.expect(k.pod, m.f, func(i int) float64 { return v + float64(i) })
+			c.expectOf(k.container, k.pod, m.f, func(i int) float64 { return v + float64(i) })
 		}
 		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 1e6 * float64(i+1) })
 		c.add("container_fs_reads_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sdb"), func(i int) float64 { return cv * 10 })
-		c.expect(k.pod, samples.FieldIOReadBytes, func(i int) float64 { return cv*1e6*float64(i+1) + cv*10 })
+		c.expectOf(k.container, k.pod, samples.FieldIOReadBytes, func(i int) float64 { return cv*1e6*float64(i+1) + cv*10 })
 		c.add("container_fs_writes_bytes_total", labels(k.pod.Namespace, k.pod.Name, k.container, "device", "/dev/sda"), func(i int) float64 { return cv * 2e6 * float64(i+1) })
-		c.expect(k.pod, samples.FieldIOWriteBytes, func(i int) float64 { return cv * 2e6 * float64(i+1) })
+		c.expectOf(k.container, k.pod, samples.FieldIOWriteBytes, func(i int) float64 { return cv * 2e6 * float64(i+1) })
 	}
 	for _, pod := range []samples.PodKey{web, db, dotted} {
 		// The pod cgroup ("") and the sandbox ("POD") repeat the containers'
@@ -109,6 +128,7 @@ func newCadvisor() *cadvisor {
 			l := labels(pod.Namespace, pod.Name, ctr)
 			c.add("container_memory_working_set_bytes", l, func(int) float64 { return 1e12 })
 			c.add("container_cpu_usage_seconds_total", l, func(int) float64 { return 1e6 })
+			c.add("container_threads", l, func(int) float64 { return 1e4 })
 		}
 	}
 	// Network is reported per interface by the sandbox and the pod cgroup alike.
@@ -162,6 +182,15 @@ func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("sidecars left out: the main container's own series and the pod's network", func(t *testing.T) {
+		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL, Containers: func(c string) bool { return c != "sidecar" }})
+		got, err := src.Windows(context.Background(), pods, promStart, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samplestest.AssertWindows(t, got, c.wantMain)
+	})
 
 	t.Run("a range not on step boundaries is aligned to them", func(t *testing.T) {
 		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})

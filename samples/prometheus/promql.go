@@ -13,9 +13,10 @@ import (
 )
 
 // windowsQuery builds the one PromQL expression that reads a batch: per
-// series, the pods' values summed over their containers (the infrastructure
-// "POD" container and the pod-level "" cgroup excluded, which would count the
-// containers twice), tagged with the metric name, all joined with `or`.
+// series, the pods' values per container (the infrastructure "POD" container
+// and the pod-level "" cgroup excluded, which would count the containers
+// twice), tagged with the metric name, all joined with `or`. The containers
+// are summed after the ContainerFilter has left sidecars out.
 func (s *Source) windowsQuery(pods []samples.PodKey) string {
 	l := s.cfg.Labels
 	namespaces, names := samples.NamesOf(pods)
@@ -31,8 +32,8 @@ func (s *Source) windowsQuery(pods []samples.PodKey) string {
 			expr = fmt.Sprintf(`sum by (%s) (max by (%s, %s) (last_over_time(%s{%s}[%s])))`,
 				by, by, l.Interface, ser.Metric, podMatch, look)
 		} else {
-			expr = fmt.Sprintf(`sum by (%s) (last_over_time(%s{%s!="",%s!="POD",%s}[%s]))`,
-				by, ser.Metric, l.Container, l.Container, podMatch, look)
+			expr = fmt.Sprintf(`sum by (%s, %s) (last_over_time(%s{%s!="",%s!="POD",%s}[%s]))`,
+				by, l.Container, ser.Metric, l.Container, l.Container, podMatch, look)
 		}
 		parts = append(parts, fmt.Sprintf(`label_replace(%s, %q, %q, "", "")`, expr, seriesLabel, ser.Metric))
 	}

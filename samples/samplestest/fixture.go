@@ -36,7 +36,17 @@ type Fixture struct {
 	lines []string
 	// Want is what a reader must make of the lines.
 	Want map[samples.PodKey]*samples.Window
+	// WantMain is what a reader told to leave the container named Sidecar
+	// out (a ContainerFilter) must make of them: web-1's other container
+	// only, and the pod's own network.
+	WantMain map[samples.PodKey]*samples.Window
 }
+
+// Sidecar is the name of the fixture's helper container in PodWeb.
+const Sidecar = "sidecar"
+
+// KeepMain is the ContainerFilter that leaves Sidecar out.
+func KeepMain(container string) bool { return container != Sidecar }
 
 // LineProtocol is the fixture as a file.
 func (f *Fixture) LineProtocol() string { return strings.Join(f.lines, "\n") + "\n" }
@@ -46,13 +56,27 @@ func (f *Fixture) Lines() int { return len(f.lines) }
 
 // expect adds v to field fld of pod's sample at step i, the oracle's sum.
 func (f *Fixture) expect(pod samples.PodKey, i int, fld samples.Field, v float64) {
-	w := f.Want[pod]
+	f.expectIn(f.Want, pod, i, fld, v)
+	f.expectIn(f.WantMain, pod, i, fld, v)
+}
+
+// expectOf is expect for a value of one container: the sidecar's values are
+// not in WantMain.
+func (f *Fixture) expectOf(container string, pod samples.PodKey, i int, fld samples.Field, v float64) {
+	f.expectIn(f.Want, pod, i, fld, v)
+	if container != Sidecar {
+		f.expectIn(f.WantMain, pod, i, fld, v)
+	}
+}
+
+func (f *Fixture) expectIn(want map[samples.PodKey]*samples.Window, pod samples.PodKey, i int, fld samples.Field, v float64) {
+	w := want[pod]
 	if w == nil {
 		w = &samples.Window{Pod: pod}
 		for s := 0; s < Steps; s++ {
 			w.Samples = append(w.Samples, samples.NewSample(Start.Add(time.Duration(s)*samples.DefaultInterval)))
 		}
-		f.Want[pod] = w
+		want[pod] = w
 	}
 	s := &w.Samples[i]
 	if old := s.Get(fld); math.IsNaN(old) {
@@ -68,13 +92,13 @@ func ts(i int, skew time.Duration) int64 {
 
 // NewFixture builds the fixture.
 func NewFixture() *Fixture {
-	f := &Fixture{Want: map[samples.PodKey]*samples.Window{}}
+	f := &Fixture{Want: map[samples.PodKey]*samples.Window{}, WantMain: map[samples.PodKey]*samples.Window{}}
 	type ctr struct {
 		pod  samples.PodKey
 		name string
 		c    float64
 	}
-	containers := []ctr{{PodWeb, "app", 1}, {PodWeb, "sidecar", 2}, {PodDB, "postgres", 3}, {PodStaging, "app", 4}}
+	containers := []ctr{{PodWeb, "app", 1}, {PodWeb, Sidecar, 2}, {PodDB, "postgres", 3}, {PodStaging, "app", 4}}
 	for i := 0; i < Steps; i++ {
 		x := float64(i)
 		for _, k := range containers {
@@ -106,10 +130,21 @@ func NewFixture() *Fixture {
 					continue // never reported: must stay NaN
 				}
 				fields = append(fields, fmt.Sprintf("%s=%.0fi", v.name, v.v))
-				f.expect(k.pod, i, v.fld, v.v)
+				f.expectOf(k.name, k.pod, i, v.fld, v.v)
 			}
 			f.lines = append(f.lines, fmt.Sprintf("kubernetes_pod_container,container_name=%s,namespace=%s,node_name=n1,pod_name=%s %s %d",
 				k.name, k.pod.Namespace, k.pod.Name, strings.Join(fields, ","), ts(i, 0)))
+			// Process structure from telegraf's scrape of the kubelet's
+			// cAdvisor, 1.2 s late; the staging pod's store has none.
+			if k.pod != PodStaging {
+				procs, threads, fds, socks := k.c, 10*k.c+x, 40*k.c, 5*k.c+x
+				f.lines = append(f.lines, fmt.Sprintf("prometheus,container=%s,image=img,namespace=%s,pod=%s,url=https://n1:10250/metrics/cadvisor container_processes=%g,container_threads=%g,container_file_descriptors=%g,container_sockets=%g,container_threads_max=0 %d",
+					k.name, k.pod.Namespace, k.pod.Name, procs, threads, fds, socks, ts(i, 1200*time.Millisecond)))
+				f.expectOf(k.name, k.pod, i, samples.FieldProcesses, procs)
+				f.expectOf(k.name, k.pod, i, samples.FieldThreads, threads)
+				f.expectOf(k.name, k.pod, i, samples.FieldFileDescriptors, fds)
+				f.expectOf(k.name, k.pod, i, samples.FieldSockets, socks)
+			}
 		}
 		// Network, 700 ms late: aligned to the same interval.
 		f.lines = append(f.lines, fmt.Sprintf("kubernetes_pod_network,namespace=shop,node_name=n1,pod_name=web-1 rx_bytes=%di,rx_errors=0i,tx_bytes=%di,tx_errors=%di %d",
@@ -118,6 +153,10 @@ func NewFixture() *Fixture {
 		f.expect(PodWeb, i, samples.FieldRxErrors, 0)
 		f.expect(PodWeb, i, samples.FieldTxBytes, float64(2000*(i+1)))
 		f.expect(PodWeb, i, samples.FieldTxErrors, x)
+		// cAdvisor's pod-level cgroup (no container tag: telegraf drops the
+		// empty label) and the pause container repeat the totals: ignored.
+		f.lines = append(f.lines, fmt.Sprintf("prometheus,image=img,namespace=shop,pod=web-1 container_processes=100,container_threads=100,container_file_descriptors=100,container_sockets=100 %d", ts(i, 0)))
+		f.lines = append(f.lines, fmt.Sprintf("prometheus,container=POD,namespace=shop,pod=web-1 container_processes=1,container_threads=1,container_file_descriptors=5,container_sockets=0 %d", ts(i, 0)))
 		// Blkio, docker-label style, 300 ms late, per container.
 		for _, k := range containers[:2] {
 			r, w := k.c*1e6*(x+1), k.c*2e6*(x+1)
@@ -125,8 +164,8 @@ func NewFixture() *Fixture {
 				k.name, k.name, r, w, ts(i, 300*time.Millisecond)))
 			f.lines = append(f.lines, fmt.Sprintf("docker_container_blkio,container_image=img,container_name=k8s_%s_web-1,device=8:0,io.kubernetes.container.name=%s,io.kubernetes.pod.name=web-1,io.kubernetes.pod.namespace=shop io_service_recursive_read=999i,io_service_recursive_write=999i %d",
 				k.name, k.name, ts(i, 300*time.Millisecond)))
-			f.expect(PodWeb, i, samples.FieldIOReadBytes, r)
-			f.expect(PodWeb, i, samples.FieldIOWriteBytes, w)
+			f.expectOf(k.name, PodWeb, i, samples.FieldIOReadBytes, r)
+			f.expectOf(k.name, PodWeb, i, samples.FieldIOWriteBytes, w)
 		}
 		// Blkio, pod_name style, for the database.
 		f.lines = append(f.lines, fmt.Sprintf("docker_container_blkio,container_name=postgres,device=total,namespace=shop,pod_name=db-0 io_service_recursive_read=%di,io_service_recursive_write=%di %d",
@@ -139,6 +178,7 @@ func NewFixture() *Fixture {
 	}
 	// The staging pod only lived for three steps.
 	f.Want[PodStaging].Samples = f.Want[PodStaging].Samples[:3]
+	f.WantMain[PodStaging].Samples = f.WantMain[PodStaging].Samples[:3]
 	return f
 }
 
