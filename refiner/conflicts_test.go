@@ -11,6 +11,7 @@ import (
 
 	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/internal/harness/testenv"
+	"github.com/podclass/podclass/refiner"
 )
 
 // TestRefinerConflictingUpdates changes a pod on the real apiserver while
@@ -40,14 +41,14 @@ func TestRefinerConflictingUpdates(t *testing.T) {
 		return rep, g
 	}
 	// update changes the stored pod with fn, retrying on conflicts.
-	update := func(t *testing.T, p *corev1.Pod, fn func(*corev1.Pod)) {
+	update := func(t *testing.T, p *corev1.Pod, fn func(*corev1.Pod), opts ...client.UpdateOption) {
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			got := &corev1.Pod{}
 			if err := f.env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), got); err != nil {
 				return err
 			}
 			fn(got)
-			return f.env.Client.Update(context.Background(), got)
+			return f.env.Client.Update(context.Background(), got, opts...)
 		})
 		if err != nil {
 			t.Fatalf("updating %s: %v", p.Name, err)
@@ -110,15 +111,17 @@ func TestRefinerConflictingUpdates(t *testing.T) {
 		}
 	})
 
-	t.Run("a pod someone else decided while the patch was held keeps their decision", func(t *testing.T) {
+	t.Run("a pod another replica decided while the patch was held keeps its decision", func(t *testing.T) {
 		f.t = t
 		p := f.createPod("shop", "conflict-decided", images[c])
 		f.play(p, rec)
 		rep, g := hold(t, p, nil)
+		// Written as a refiner writes: a decision anyone else wrote is
+		// untrusted and decided afresh (TestRefinerDistrustsResultsItDidNotWrite).
 		update(t, p, func(p *corev1.Pod) {
 			p.Annotations[api.StatusAnnotation] = api.StatusClassified
 			p.Annotations[api.ClassAnnotation] = "decided-elsewhere"
-		})
+		}, client.FieldOwner(refiner.FieldOwner))
 		g.release()
 		testenv.WaitFor(t, testTimeout, "the held patch to be answered", func() (bool, error) {
 			return len(rep.patches.sent()) >= 1, nil

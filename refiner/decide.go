@@ -18,7 +18,9 @@ import (
 type decision struct {
 	Pod         waiting
 	Annotations map[string]string
-	// Remove are result keys that no longer apply (a family after abstaining).
+	// Remove are result keys the decision does not set and the webhook did
+	// not write (a family after abstaining, a backfilled pod's forged keys);
+	// the patch removes those present.
 	Remove      []string
 	Status      string
 	Class       string
@@ -31,12 +33,18 @@ type decision struct {
 // maxExplanation bounds the explanation annotation; the Event carries the same text.
 const maxExplanation = 256
 
-// decide turns a classifier result into annotations. An unclassified pod
-// keeps its image guess as class: that is still the best we know.
+// decide turns a classifier result into annotations. Every key in
+// api.ResultAnnotations is written or removed: the only values a decision
+// leaves in place are the webhook's own — its image guess (image-class,
+// container-classes) on a pod it annotated, and, when the pod is
+// unclassified, its guessed class, family, source and confidence: that is
+// still the best we know. A pod the webhook never annotated (backfilled, or
+// carrying a decision the refiner did not write) keeps nothing it carried.
 func decide(w waiting, res classifier.Result, explanation, modelVersion string, now time.Time, setClassLabel bool) decision {
 	d := decision{Pod: w, Annotations: map[string]string{}}
 	a := d.Annotations
 	a[api.ClassifiedAtAnnotation] = now.UTC().Format(time.RFC3339)
+	keepGuess := false
 	switch res.Status {
 	case classifier.StatusClassified:
 		d.Status, d.Class = api.StatusClassified, res.Class
@@ -46,8 +54,6 @@ func decide(w waiting, res classifier.Result, explanation, modelVersion string, 
 		a[api.ModelAnnotation] = modelVersion
 		if res.Family != "" {
 			a[api.FamilyAnnotation] = res.Family
-		} else {
-			d.Remove = append(d.Remove, api.FamilyAnnotation)
 		}
 	case classifier.StatusUnknown:
 		d.Status, d.Class = api.StatusUnknown, api.ClassUnknown
@@ -55,10 +61,11 @@ func decide(w waiting, res classifier.Result, explanation, modelVersion string, 
 		a[api.SourceAnnotation] = api.SourceMetrics
 		a[api.ConfidenceAnnotation] = strconv.FormatFloat(res.Confidence, 'f', 2, 64)
 		a[api.ModelAnnotation] = modelVersion
-		d.Remove = append(d.Remove, api.FamilyAnnotation)
 	default:
-		d.Status, d.Class = api.StatusUnclassified, w.Annotations[api.ClassAnnotation]
-		if d.Class == "" {
+		d.Status = api.StatusUnclassified
+		if c := w.Annotations[api.ClassAnnotation]; w.Annotated && c != "" {
+			d.Class, keepGuess = c, true
+		} else {
 			d.Class = api.ClassUnknown
 			a[api.ClassAnnotation] = api.ClassUnknown
 			a[api.SourceAnnotation] = api.SourceImage
@@ -80,7 +87,24 @@ func decide(w waiting, res classifier.Result, explanation, modelVersion string, 
 		// Backfill: the webhook never saw this pod, so no image guess exists.
 		a[api.ImageClassAnnotation] = api.ClassUnknown
 	}
+	for _, k := range api.ResultAnnotations {
+		if _, set := a[k]; set || (w.Annotated && webhookKey(k, keepGuess)) {
+			continue
+		}
+		d.Remove = append(d.Remove, k)
+	}
 	return d
+}
+
+// webhookKey says whether a decision leaves key as the webhook wrote it.
+func webhookKey(key string, keepGuess bool) bool {
+	switch key {
+	case api.ImageClassAnnotation, api.ContainerClassesAnnotation:
+		return true
+	case api.ClassAnnotation, api.FamilyAnnotation, api.SourceAnnotation, api.ConfidenceAnnotation:
+		return keepGuess
+	}
+	return false
 }
 
 // patch returns the JSON patch for the decision, guarded by `test`

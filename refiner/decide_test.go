@@ -43,6 +43,15 @@ func TestDecideAndPatch(t *testing.T) {
 			preconds: []string{"test /metadata/uid", "test /metadata/resourceVersion"},
 			wantOps:  []string{"add /metadata/annotations"},
 		},
+		"a backfilled pod carrying forged keys has every result key written or removed": {
+			pod: waiting{Key: samples.PodKey{Namespace: "ns", Name: "f"}, UID: "uid-3", ResourceVersion: "7", Annotations: map[string]string{
+				api.ClassAnnotation: "mysql", api.SourceAnnotation: api.SourceMetrics, api.ConfidenceAnnotation: "0.99",
+				api.FamilyAnnotation: "database", api.ContainerClassesAnnotation: "main=mysql", api.ModelAnnotation: "forged"}},
+			res:  classifier.Result{Status: classifier.StatusUnclassified},
+			want: map[string]string{api.ClassAnnotation: "unknown", api.SourceAnnotation: "image", api.ConfidenceAnnotation: "0.00", api.StatusAnnotation: "unclassified"},
+			wantOps: []string{"remove /metadata/annotations/podclass.io~1family", "remove /metadata/annotations/podclass.io~1container-classes",
+				"remove /metadata/annotations/podclass.io~1model", "add /metadata/annotations/podclass.io~1class"},
+		},
 		"the class label is written when asked": {
 			pod: pending, label: true, res: classifier.Result{Status: classifier.StatusClassified, Class: "redis", Family: "cache", Confidence: 0.9},
 			wantOps: []string{"add /metadata/labels/podclass.io~1class"},
@@ -56,7 +65,7 @@ func TestDecideAndPatch(t *testing.T) {
 					t.Errorf("annotation %s = %q, want %q (all %v)", k, d.Annotations[k], v, d.Annotations)
 				}
 			}
-			if tc.res.Status == classifier.StatusUnclassified {
+			if tc.res.Status == classifier.StatusUnclassified && tc.pod.Annotated {
 				if _, ok := d.Annotations[api.ClassAnnotation]; ok {
 					t.Errorf("an unclassified decision overwrote the image class: %v", d.Annotations)
 				}

@@ -12,7 +12,8 @@ import (
 const LeaderElectionID = "podclass-refiner"
 
 // ManagerOptions returns the manager options the refiner needs: a cache
-// without managedFields (pods are watched as metadata only, see PodTracker),
+// without managedFields but the refiner's own entries (pods are watched as
+// metadata only, see PodTracker; decidedByRefiner reads who wrote a decision),
 // ConfigMaps cached only for the model's, and leader election in namespace.
 // Callers add addresses and may turn leader election off.
 func ManagerOptions(namespace, modelConfigMap string) ctrl.Options {
@@ -21,7 +22,7 @@ func ManagerOptions(namespace, modelConfigMap string) ctrl.Options {
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       namespace,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                         cache.Options{DefaultTransform: transformKeepDecisionOwner()},
 	}
 	if modelConfigMap != "" {
 		o.Cache.ByObject = map[client.Object]cache.ByObject{

@@ -93,14 +93,21 @@ func (p *PodTracker) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // waitingFor says whether a pod needs a decision: it is alive, in an opted-in
-// namespace, not opted out, and either pending or never annotated.
+// namespace, not opted out, and pending, never annotated, or carrying a
+// decision the refiner did not write.
 func (p *PodTracker) waitingFor(ctx context.Context, pod *metav1.PartialObjectMetadata) (waiting, bool, error) {
 	if pod.DeletionTimestamp != nil || pod.Labels[api.EnabledLabel] == "false" || slices.Contains(p.Excluded, pod.Namespace) {
 		return waiting{}, false, nil
 	}
 	status, annotated := pod.Annotations[api.StatusAnnotation]
+	untrusted := false
 	if annotated && status != api.StatusPending {
-		return waiting{}, false, nil
+		if decidedByRefiner(pod.ManagedFields) {
+			return waiting{}, false, nil
+		}
+		// A decision podclass did not write: decide the pod afresh, as if
+		// the webhook had missed it.
+		annotated, untrusted = false, true
 	}
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
@@ -118,6 +125,7 @@ func (p *PodTracker) waitingFor(ctx context.Context, pod *metav1.PartialObjectMe
 		UID:             pod.UID,
 		Created:         pod.CreationTimestamp.Time,
 		Annotated:       annotated,
+		Untrusted:       untrusted,
 		ResourceVersion: pod.ResourceVersion,
 		Annotations:     pod.Annotations,
 		HasLabels:       len(pod.Labels) > 0,

@@ -216,10 +216,9 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 	for _, w := range pods {
 		win := sinceCreation(windows[w.Key], w.Created)
 		expired := now.Sub(w.Created) >= r.Timeout
-		n := 0
-		if win != nil {
-			n = len(win.Samples)
-		}
+		// Only samples that carry a metric count: a window of missing
+		// values would be decided from the model's imputed values alone.
+		n := usableSamples(win)
 		ready := n >= th.WindowSamples || (win != nil && win.Span() >= r.MinWindow && n >= th.MinSamples)
 		switch {
 		case ready || (expired && n >= th.MinSamples):
@@ -294,13 +293,13 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	err = r.Client.Patch(ctx, pod, client.RawPatch(types.JSONPatchType, body))
+	err = r.Client.Patch(ctx, pod, client.RawPatch(types.JSONPatchType, body), client.FieldOwner(FieldOwner))
 	switch {
 	case err == nil:
 	case apierrors.IsNotFound(err):
 		r.tracker.forgetIf(w.Key, w.UID)
 		return nil
-	case preconditionFailed(err):
+	case guardFailed(err):
 		// Someone else decided, the pod is a new one under the same name, or
 		// our view of it was stale: read it past the cache and decide again
 		// next tick if it still waits.
@@ -309,6 +308,21 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 		return nil
 	case ctx.Err() != nil:
 		// Stopping: the pod stays pending for whoever leads next.
+		return err
+	case refused(err):
+		// The apiserver refuses this decision (invalid, forbidden, too
+		// large): retrying the same one cannot help for ever.
+		patchErrors.Inc()
+		failures, gaveUp := r.tracker.refused(w.Key, w.UID)
+		if !gaveUp {
+			r.log.Error(err, "The apiserver refused the patch; will retry next tick", "pod", w.Key.String(), "failures", failures)
+			return err
+		}
+		r.log.Error(err, "Giving the pod up: every patch was refused", "pod", w.Key.String(), "failures", failures)
+		if r.Recorder != nil {
+			note := fmt.Sprintf("podclass gave up after %d refused patches: %v", failures, err)
+			r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, "ClassificationFailed", "Classify", "%s", truncate(note, maxEventNote))
+		}
 		return err
 	default:
 		patchErrors.Inc()
@@ -372,14 +386,44 @@ func (r *Refiner) recheck(ctx context.Context, w waiting) {
 	}
 }
 
-// preconditionFailed is a failed `test` operation (422) or a conflict (409).
-func preconditionFailed(err error) bool {
+// guardFailed is a conflict (409) or a JSON patch the apiserver could not
+// apply to the pod as it is now — a failed `test` operation, or a key to
+// remove that is gone: 422 with no kind in its details, unlike a patched pod
+// that fails validation (422 Invalid naming the Pod), which is refused.
+func guardFailed(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	st := status.Status()
+	switch st.Code {
+	case http.StatusConflict:
+		return true
+	case http.StatusUnprocessableEntity:
+		return st.Details == nil || st.Details.Kind == ""
+	}
+	return false
+}
+
+// refused is an answer a retry of the same patch gets again: any 4xx but a
+// timeout (408), a conflict (409) or throttling (429).
+func refused(err error) bool {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return false
 	}
 	code := status.Status().Code
-	return code == http.StatusUnprocessableEntity || code == http.StatusConflict || apierrors.IsInvalid(err)
+	return code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusConflict && code != http.StatusTooManyRequests
+}
+
+// maxEventNote bounds an Event's note (the events API refuses 1 KiB or more).
+const maxEventNote = 1000
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
 }
 
 // Waiting returns how many pods wait for a decision.

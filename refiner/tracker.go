@@ -15,9 +15,14 @@ type waiting struct {
 	Key     samples.PodKey
 	UID     types.UID
 	Created time.Time
-	// Annotated is false for a pod the webhook missed (it fails open): the
-	// refiner backfills it.
+	// Annotated is true for a pod carrying the webhook's pending guess. It
+	// is false for a pod the webhook missed (it fails open) and for one whose
+	// results podclass did not write: the refiner backfills those, writing or
+	// removing every result key.
 	Annotated bool
+	// Untrusted is set for a pod carrying a decision the refiner did not
+	// write (a forgery stored where no admission policy guards the keys).
+	Untrusted bool
 	// ResourceVersion and Annotations are as last seen, for the patch's preconditions.
 	ResourceVersion string
 	Annotations     map[string]string
@@ -30,20 +35,53 @@ type waiting struct {
 type tracker struct {
 	mu   sync.Mutex
 	pods map[samples.PodKey]waiting
+	// failures counts each pod's refused patches; givenUp holds the pods
+	// refused maxPatchFailures times, which are not tracked again until
+	// they are deleted (a new pod under the same name has another UID).
+	failures map[types.UID]int
+	givenUp  map[samples.PodKey]types.UID
 }
 
-func newTracker() *tracker { return &tracker{pods: map[samples.PodKey]waiting{}} }
+func newTracker() *tracker {
+	return &tracker{pods: map[samples.PodKey]waiting{}, failures: map[types.UID]int{}, givenUp: map[samples.PodKey]types.UID{}}
+}
 
 func (t *tracker) track(w waiting) {
 	t.mu.Lock()
-	t.pods[w.Key] = w
+	if uid, ok := t.givenUp[w.Key]; !ok || uid != w.UID {
+		delete(t.givenUp, w.Key)
+		t.pods[w.Key] = w
+	}
 	t.mu.Unlock()
 }
 
+// forget drops a pod that is gone, with its failures.
 func (t *tracker) forget(k samples.PodKey) {
 	t.mu.Lock()
+	if w, ok := t.pods[k]; ok {
+		delete(t.failures, w.UID)
+	}
 	delete(t.pods, k)
+	delete(t.givenUp, k)
 	t.mu.Unlock()
+}
+
+// refused counts one refused patch of the pod and says whether it is now
+// given up: forgotten, and not tracked again while it lives.
+func (t *tracker) refused(k samples.PodKey, uid types.UID) (failures int, givenUp bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failures[uid]++
+	failures = t.failures[uid]
+	if failures < maxPatchFailures {
+		return failures, false
+	}
+	delete(t.failures, uid)
+	if w, ok := t.pods[k]; ok && w.UID == uid {
+		delete(t.pods, k)
+	}
+	t.givenUp[k] = uid
+	return failures, true
 }
 
 // forgetIf forgets k only if it is still the same pod (a pod deleted and
@@ -52,6 +90,7 @@ func (t *tracker) forgetIf(k samples.PodKey, uid types.UID) {
 	t.mu.Lock()
 	if w, ok := t.pods[k]; ok && w.UID == uid {
 		delete(t.pods, k)
+		delete(t.failures, uid)
 	}
 	t.mu.Unlock()
 }
@@ -79,3 +118,8 @@ func (t *tracker) snapshot() []waiting {
 	})
 	return out
 }
+
+// maxPatchFailures is how many refused patches of one pod (invalid,
+// forbidden: a retry with the same decision cannot help) the refiner sends
+// before it gives the pod up with a ClassificationFailed Event.
+const maxPatchFailures = 5

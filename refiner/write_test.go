@@ -2,6 +2,7 @@ package refiner
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -19,6 +20,10 @@ import (
 	"github.com/podclass/podclass/samples"
 )
 
+// testFailed is the apiserver's answer to a JSON patch whose `test` fails.
+var testFailed = apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "",
+	"testing value /metadata/annotations/podclass.io~1status failed: test failed", 0, false)
+
 // TestWriteOutcomes drives one decision's patch into each answer the API
 // server can give: the tracker keeps the pod only when a retry can help.
 func TestWriteOutcomes(t *testing.T) {
@@ -30,13 +35,14 @@ func TestWriteOutcomes(t *testing.T) {
 		kept     bool
 		failures int
 	}{
-		"a patch that lands forgets the pod":                        {err: nil},
-		"a pod deleted meanwhile is forgotten":                      {err: apierrors.NewNotFound(gr, "p")},
-		"a failed guard on a pod someone else decided forgets it":   {err: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusClassified}},
-		"a conflict on a pod that still waits keeps it, refreshed":  {err: apierrors.NewConflict(gr, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusPending}, kept: true},
-		"a failed guard on a pod deleted meanwhile forgets it":      {err: apierrors.NewConflict(gr, "p", nil)},
-		"an unavailable API server keeps the pod for the next tick": {err: apierrors.NewServiceUnavailable("restarting"), kept: true, failures: 1},
-		"a timeout keeps the pod for the next tick":                 {err: apierrors.NewTimeoutError("slow", 1), kept: true, failures: 1},
+		"a patch that lands forgets the pod":                         {err: nil},
+		"a pod deleted meanwhile is forgotten":                       {err: apierrors.NewNotFound(gr, "p")},
+		"a failed guard on a pod another replica decided forgets it": {err: testFailed, live: map[string]string{api.StatusAnnotation: api.StatusClassified}},
+		"a patch refused as invalid keeps the pod, counted":          {err: apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusPending}, kept: true, failures: 1},
+		"a conflict on a pod that still waits keeps it, refreshed":   {err: apierrors.NewConflict(gr, "p", nil), live: map[string]string{api.StatusAnnotation: api.StatusPending}, kept: true},
+		"a failed guard on a pod deleted meanwhile forgets it":       {err: apierrors.NewConflict(gr, "p", nil)},
+		"an unavailable API server keeps the pod for the next tick":  {err: apierrors.NewServiceUnavailable("restarting"), kept: true, failures: 1},
+		"a timeout keeps the pod for the next tick":                  {err: apierrors.NewTimeoutError("slow", 1), kept: true, failures: 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -50,9 +56,14 @@ func TestWriteOutcomes(t *testing.T) {
 			r, _ := New(DefaultOptions(), c, nil, nil, nil)
 			live := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{api.EnabledLabel: "true"}}}}
 			if tc.live != nil {
-				live = append(live, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "u", Annotations: tc.live}})
+				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "u", Annotations: tc.live}}
+				if tc.live[api.StatusAnnotation] != api.StatusPending {
+					pod.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: FieldOwner, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsType: "FieldsV1",
+						FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:annotations":{"f:podclass.io/status":{}}}}`)}}}
+				}
+				live = append(live, pod)
 			}
-			r.Live = fake.NewClientBuilder().WithObjects(live...).Build()
+			r.Live = fake.NewClientBuilder().WithObjects(live...).WithReturnManagedFields().Build()
 			w := waiting{Key: key, UID: "u", Created: time.Now().Add(-time.Minute), Annotated: true,
 				Annotations: map[string]string{api.StatusAnnotation: api.StatusPending}}
 			r.tracker.track(w)
