@@ -48,7 +48,7 @@ func RepoRoot(t testing.TB) string {
 	if !ok {
 		t.Fatal("cannot locate the repository")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..") // internal/harness/testenv
 }
 
 // ChartDir is charts/podclass.
