@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# podclass image: one static binary (webhook, refiner, train, …) on distroless.
+# podclass image: one static binary (webhook, refiner, train, eval, classify) on distroless.
+# Only ./cmd/podclass goes in: the demo (./cmd/podclass-demo) and the test harnesses it
+# links (envtest, the influxd runner) never ship.
 # Build: make image (docker build -t podclass:dev .). CI builds the same binary with
 # `make build` (CGO_ENABLED=0 go build -trimpath ./cmd/podclass); our machines have no
 # Docker engine, so the image itself is built elsewhere.

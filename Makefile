@@ -1,4 +1,4 @@
-# podclass — one binary, its tests, its tools. `make help` lists the targets.
+# podclass — the shipped binary (bin/podclass), the demo (bin/podclass-demo), their tests and tools. `make help` lists the targets.
 SHELL := bash
 GO ?= go
 BIN := bin/podclass
@@ -33,8 +33,9 @@ test-unit: ## Unit tests only (no control plane, no servers).
 fuzz-smoke: ## Run each fuzz target briefly (FUZZTIME, default 10s).
 	hack/fuzz.sh $(FUZZTIME)
 
-demo: tools build ## The main job on one machine: control plane, webhook, refiner, replayed metrics.
-	$(TOOLS_ENV) && $(BIN) demo
+demo: tools ## The main job on one machine: control plane, webhook, refiner, replayed metrics (bin/podclass-demo).
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/podclass-demo ./cmd/podclass-demo
+	$(TOOLS_ENV) && bin/podclass-demo
 
 bench: ## Go benchmarks of the hot paths.
 	$(GO) test -run '^$$' -bench . -benchmem ./webhook/ ./classifier/ ./samples/...

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/classifier/classifiertest"
 )
 
 const ns, name = "podclass-system", "podclass-model"
@@ -20,12 +21,29 @@ func configMap(data map[string]string, binary map[string][]byte) *corev1.ConfigM
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data, BinaryData: binary}
 }
 
-func TestTheGateSeesTheModelTheRefinerServes(t *testing.T) {
-	def := classifier.DefaultModelJSON()
-	want, err := classifier.Load(def)
+// trained returns a small model trained on synthetic pods, and its file.
+func trained(t *testing.T) (*classifier.Classifier, []byte) {
+	t.Helper()
+	keys, labels, wins := classifiertest.Pods([]string{"db", "cache", "web"}, 4, 8, 1)
+	var examples []classifier.Example
+	for i := range keys {
+		examples = append(examples, classifier.Example{Pod: keys[i], Class: labels[i], Window: wins[i]})
+	}
+	cfg := classifier.DefaultTrainConfig()
+	cfg.Forest.Trees = 5
+	m, err := classifier.Train(examples, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, raw
+}
+
+func TestTheGateSeesTheModelTheRefinerServes(t *testing.T) {
+	want, def := trained(t)
 	tests := map[string]struct {
 		cm      *corev1.ConfigMap
 		wantNil bool
@@ -70,12 +88,8 @@ func TestTheGateSeesTheModelTheRefinerServes(t *testing.T) {
 }
 
 func TestPublishOverABinaryDataModelMovesItToPrevious(t *testing.T) {
-	def := classifier.DefaultModelJSON()
+	m, def := trained(t)
 	c := fake.NewClientBuilder().WithObjects(configMap(nil, map[string][]byte{Key: def})).Build()
-	m, err := classifier.Load(def)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m.SetEvaluation(json.RawMessage(`{"macro_f1": 1}`)) // another model file than the stored one
 	if err := Publish(context.Background(), c, ns, name, m); err != nil {
 		t.Fatal(err)

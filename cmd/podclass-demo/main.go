@@ -1,24 +1,42 @@
-package app
+// Command podclass-demo runs podclass end to end on this machine: a control
+// plane, InfluxDB, the webhook, the trainer and the refiner, with recorded
+// pods replayed into it (`make demo`). It is a separate binary so the shipped
+// one links no test harness.
+package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/podclass/podclass/demo"
+	"github.com/podclass/podclass/cmd/internal/options"
+	"github.com/podclass/podclass/cmd/podclass-demo/demo"
 	"github.com/podclass/podclass/internal/harness/tools"
 )
 
-func newDemoCommand() *cobra.Command {
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newCommand().ExecuteContext(ctx); err != nil {
+		stop()
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
 	o := demo.Options{AssetsDir: tools.EnvtestAssets(), InfluxBinary: tools.Influxd(), CorpusDir: "testdata/corpus",
 		ReportDir: "_out/demo", Deadline: 4 * time.Minute, Interval: 5 * time.Second}
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run podclass end to end on this machine: control plane, InfluxDB, webhook, trainer, refiner, replayed pods",
-		Args:  cobra.NoArgs,
+		Use:          "podclass-demo",
+		SilenceUsage: true,
+		Short:        "Run podclass end to end on this machine: control plane, InfluxDB, webhook, trainer, refiner, replayed pods",
+		Args:         cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			for _, p := range []string{o.AssetsDir + "/kube-apiserver", o.AssetsDir + "/etcd", o.InfluxBinary} {
 				if _, err := os.Stat(p); err != nil {
@@ -36,6 +54,7 @@ func newDemoCommand() *cobra.Command {
 			return demo.Run(cmd.Context(), o)
 		},
 	}
+	options.AddLogFlags(cmd.PersistentFlags())
 	f := cmd.Flags()
 	f.StringVar(&o.AssetsDir, "assets", o.AssetsDir, "Directory with etcd and kube-apiserver (default $KUBEBUILDER_ASSETS or hack/tools.sh's cache).")
 	f.StringVar(&o.InfluxBinary, "influxd", o.InfluxBinary, "influxd binary.")

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -34,9 +33,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podclass/podclass/api"
-	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/harness/freeport"
-	"github.com/podclass/podclass/internal/harness/influxd"
+	"github.com/podclass/podclass/internal/harness/localcluster"
 	"github.com/podclass/podclass/internal/harness/replay"
 	"github.com/podclass/podclass/internal/harness/tools"
 	"github.com/podclass/podclass/samples"
@@ -85,28 +83,23 @@ func run(ctx context.Context, n, qps int, bin, corpus string, through bool) erro
 		return fmt.Errorf("no recording with 6 samples in %s", corpus)
 	}
 
-	env := &envtest.Environment{BinaryAssetsDirectory: tools.EnvtestAssets()}
+	lo := localcluster.Options{Influxd: tools.Influxd()}
 	if through {
-		path := webhook.Path
-		env.WebhookInstallOptions.MutatingWebhooks = []*admissionregistrationv1.MutatingWebhookConfiguration{
-			webhook.Configuration("podclass", "podclass-system", admissionregistrationv1.WebhookClientConfig{
-				Service: &admissionregistrationv1.ServiceReference{Namespace: "podclass-system", Name: "podclass-webhook", Path: &path}})}
+		lo.Webhooks = append(lo.Webhooks, localcluster.PodWebhook("podclass-system"))
 	}
-	cfg, err := env.Start()
+	cluster, err := localcluster.Start(lo)
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
+	defer cluster.Stop()
+	cfg, influx := cluster.Config, cluster.Influx
 	if through {
-		o := env.WebhookInstallOptions
-		wctx, stop := context.WithCancel(ctx)
-		defer stop()
 		webhook.TuneGC()
-		go func() {
-			_ = webhook.Run(wctx, webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir,
-				CertName: "tls.crt", KeyName: "tls.key", ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), nil)
-		}()
-		time.Sleep(time.Second)
+		stopWebhook, err := cluster.ServeWebhook()
+		if err != nil {
+			return err
+		}
+		defer stopWebhook()
 	}
 	cfg.QPS, cfg.Burst = 1000, 2000
 	kube, err := client.New(cfg, client.Options{})
@@ -118,13 +111,8 @@ func run(ctx context.Context, n, qps int, bin, corpus string, through bool) erro
 		return err
 	}
 	defer os.RemoveAll(dir)
-	influx, err := influxd.Start(tools.Influxd(), dir)
-	if err != nil {
-		return err
-	}
-	defer influx.Stop()
-	for ns, label := range map[string]string{"podclass-system": "false", "bench": "true"} {
-		if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{api.EnabledLabel: label}}}); err != nil {
+	for ns, optIn := range map[string]bool{"podclass-system": false, "bench": true} {
+		if err := cluster.Namespace(ctx, ns, optIn); err != nil {
 			return err
 		}
 	}
@@ -205,7 +193,7 @@ func run(ctx context.Context, n, qps int, bin, corpus string, through bool) erro
 		return err
 	}
 
-	kubeconfig, err := writeKubeconfig(env, cfg, dir)
+	kubeconfig, err := writeKubeconfig(cluster.Env, cfg, dir)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ package demo
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,22 +16,19 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/podclass/podclass/api"
 	"github.com/podclass/podclass/certs"
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/harness/freeport"
 	"github.com/podclass/podclass/internal/harness/influxd"
+	"github.com/podclass/podclass/internal/harness/localcluster"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
 	"github.com/podclass/podclass/samples"
@@ -97,37 +93,16 @@ func Run(ctx context.Context, o Options) (err error) {
 		return errors.New("the corpus has no class with 3 pods long enough to replay")
 	}
 
-	ui.step("starting kube-apiserver and etcd (%s)", o.AssetsDir)
-	env := &envtest.Environment{BinaryAssetsDirectory: o.AssetsDir}
-	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
-	}
-	defer func() { ui.step("stopping kube-apiserver and etcd"); _ = env.Stop() }()
-	kube, err := client.New(cfg, client.Options{})
+	ui.step("starting kube-apiserver and etcd (%s), and InfluxDB %s", o.AssetsDir, influxd.Version)
+	cluster, err := localcluster.Start(localcluster.Options{AssetsDir: o.AssetsDir, Influxd: o.InfluxBinary})
 	if err != nil {
 		return err
 	}
-
-	ui.step("starting InfluxDB %s", influxd.Version)
-	influxDir, err := os.MkdirTemp("", "podclass-demo-influx-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(influxDir)
-	db, err := influxd.Start(o.InfluxBinary, influxDir)
-	if err != nil {
-		return err
-	}
-	defer func() { ui.step("stopping InfluxDB"); _ = db.Stop() }()
-
+	defer func() { ui.step("stopping InfluxDB, kube-apiserver and etcd"); _ = cluster.Stop() }()
+	cfg, kube, db := cluster.Config, cluster.Client, cluster.Influx
 	for ns, optIn := range map[string]bool{ownNamespace: false, "shop": true, "legacy": false} {
-		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if optIn {
-			n.Labels = map[string]string{api.EnabledLabel: "true"}
-		}
-		if err := kube.Create(ctx, n); err != nil {
-			return fmt.Errorf("creating namespace %s: %w", ns, err)
+		if err := cluster.Namespace(ctx, ns, optIn); err != nil {
+			return err
 		}
 	}
 
@@ -213,37 +188,15 @@ func startWebhook(ctx context.Context, kube client.Client) (func(), error) {
 		done <- webhook.RunWithCerts(wctx, webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: co.CertName, KeyName: co.KeyName,
 			ProbeAddr: "0", MetricsAddr: "0"}, webhook.NewPodAnnotator(imagerules.Default()), cm)
 	}()
-	if err := waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", port), done); err != nil {
+	if err := localcluster.WaitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", port), done, 15*time.Second); err != nil {
 		cancel()
-		if !errors.Is(err, errWebhookStopped) {
+		if !errors.Is(err, localcluster.ErrServerStopped) {
 			<-done
 		}
 		os.RemoveAll(certDir)
 		return nil, err
 	}
 	return func() { cancel(); <-done; os.RemoveAll(certDir) }, nil
-}
-
-var errWebhookStopped = errors.New("the webhook stopped")
-
-// waitTLS waits until addr completes a TLS handshake, or the webhook whose
-// Run result arrives on done stops (its certificate bootstrap failed).
-func waitTLS(ctx context.Context, addr string, done <-chan error) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		// A full handshake, so the server logs no half-open connection.
-		if conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}); err == nil {
-			return conn.Close()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-done:
-			return fmt.Errorf("%w before serving: %w", errWebhookStopped, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the webhook at %s did not come up", addr)
 }
 
 // train runs the trainer's own path: assemble labelled windows, evaluate by

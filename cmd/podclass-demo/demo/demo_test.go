@@ -23,7 +23,7 @@ func TestDemoRunsTheWholeSystem(t *testing.T) {
 	var out bytes.Buffer
 	dir := t.TempDir()
 	err := Run(context.Background(), Options{
-		AssetsDir: tools.EnvtestAssets(), InfluxBinary: tools.Influxd(), CorpusDir: filepath.Join("..", "testdata", "corpus"),
+		AssetsDir: tools.EnvtestAssets(), InfluxBinary: tools.Influxd(), CorpusDir: filepath.Join("..", "..", "..", "testdata", "corpus"),
 		ReportDir: dir, Out: &out, Deadline: 3 * time.Minute, Interval: 2 * time.Second,
 	})
 	if err != nil { // includes "not every pod was decided before the deadline"

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
@@ -48,7 +49,7 @@ func newClassifyCommand() *cobra.Command {
 			if o.MetricsFile == "" {
 				return errors.New("--metrics is required")
 			}
-			if o.OODMargin != 0 && !positive(o.OODMargin) {
+			if o.OODMargin != 0 && !options.Positive(o.OODMargin) {
 				return fmt.Errorf("--ood-margin %v: must be positive (or 0 for the model's own)", o.OODMargin)
 			}
 			return nil

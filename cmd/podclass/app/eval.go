@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/trainer"
 )
 
@@ -27,7 +28,7 @@ func newEvalCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			for _, m := range o.Margins {
-				if !positive(m) {
+				if !options.Positive(m) {
 					return fmt.Errorf("--tradeoff-margins: %v is not a positive number", m)
 				}
 			}

@@ -3,23 +3,20 @@ package app
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
-	"github.com/podclass/podclass/samples"
-	"github.com/podclass/podclass/samples/influx"
-	"github.com/podclass/podclass/samples/prometheus"
 )
 
 type refinerConfig struct {
 	refiner.Options
-	source         sourceConfig
+	source         options.Source
 	ModelConfigMap string
 	ModelFile      string
 	Namespace      string
@@ -33,7 +30,7 @@ type refinerConfig struct {
 func newRefinerCommand() *cobra.Command {
 	cfg := refinerConfig{Options: refiner.DefaultOptions(), LeaderElect: true, ProbeAddr: ":8081", MetricsAddr: ":8080",
 		Namespace: os.Getenv("POD_NAMESPACE"), QPS: 50, Burst: 100}
-	cfg.source = defaultSourceConfig()
+	cfg.source = options.DefaultSource()
 	cmd := &cobra.Command{
 		Use:   "refiner",
 		Short: "Classify pending pods from their runtime metrics and patch their annotations",
@@ -42,7 +39,7 @@ func newRefinerCommand() *cobra.Command {
 			if cfg.Namespace == "" {
 				cfg.Namespace = "default"
 			}
-			if err := cfg.source.validate(); err != nil {
+			if err := cfg.source.Validate(); err != nil {
 				return err
 			}
 			return cfg.Options.Validate()
@@ -67,7 +64,7 @@ func newRefinerCommand() *cobra.Command {
 	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", cfg.MetricsAddr, "Address for Prometheus /metrics (0 disables).")
 	f.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "Sustained requests per second to the API server.")
 	f.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst of requests to the API server.")
-	cfg.source.addFlags(f)
+	cfg.source.AddFlags(f)
 	return cmd
 }
 
@@ -77,7 +74,7 @@ func runRefiner(cmd *cobra.Command, cfg refinerConfig) error {
 	if err != nil {
 		return err
 	}
-	src, closeSrc, err := cfg.source.build()
+	src, closeSrc, err := cfg.source.Build()
 	if err != nil {
 		return err
 	}
@@ -116,77 +113,4 @@ func refinerManagerOptions(cfg refinerConfig) ctrl.Options {
 	}
 	o.Metrics = metricsserver.Options{BindAddress: cfg.MetricsAddr}
 	return o
-}
-
-// sourceConfig selects and configures the metrics store.
-type sourceConfig struct {
-	Kind           string
-	InfluxURL      string
-	InfluxToken    string
-	InfluxUser     string
-	InfluxPassword string
-	InfluxOrg      string
-	InfluxBucket   string
-	PrometheusURL  string
-	PromToken      string
-	BatchSize      int
-	QueryTimeout   time.Duration
-}
-
-func defaultSourceConfig() sourceConfig {
-	return sourceConfig{Kind: "influxdb", InfluxBucket: "telegraf", InfluxToken: os.Getenv("INFLUX_TOKEN"),
-		InfluxPassword: os.Getenv("INFLUX_PASSWORD"), PromToken: os.Getenv("PROMETHEUS_TOKEN"), BatchSize: 500, QueryTimeout: 30 * time.Second}
-}
-
-func (s *sourceConfig) addFlags(f interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-}) {
-	f.StringVar(&s.Kind, "source", s.Kind, "Metrics store: influxdb (telegraf's schema) or prometheus (cAdvisor's series).")
-	f.StringVar(&s.PrometheusURL, "prometheus-url", s.PrometheusURL, "Prometheus URL, e.g. http://prometheus.monitoring:9090 (bearer token from $PROMETHEUS_TOKEN).")
-	f.StringVar(&s.InfluxURL, "influx-url", s.InfluxURL, "InfluxDB URL, e.g. http://influxdb.monitoring:8086.")
-	f.StringVar(&s.InfluxToken, "influx-token", s.InfluxToken, "InfluxDB token (default $INFLUX_TOKEN); prefer the environment to the command line.")
-	f.StringVar(&s.InfluxUser, "influx-user", s.InfluxUser, "InfluxDB 1.x user (password from $INFLUX_PASSWORD).")
-	f.StringVar(&s.InfluxOrg, "influx-org", s.InfluxOrg, "InfluxDB 2.x organisation.")
-	f.StringVar(&s.InfluxBucket, "influx-database", s.InfluxBucket, "InfluxDB database (1.x, \"db\" or \"db/rp\") or bucket (2.x).")
-	f.IntVar(&s.BatchSize, "batch-size", s.BatchSize, "Pods per metrics query.")
-	f.DurationVar(&s.QueryTimeout, "query-timeout", s.QueryTimeout, "Bound on one metrics query.")
-}
-
-func (s *sourceConfig) validate() error {
-	switch s.Kind {
-	case "influxdb":
-		if s.InfluxURL == "" {
-			return fmt.Errorf("--influx-url is required with --source influxdb")
-		}
-	case "prometheus":
-		if s.PrometheusURL == "" {
-			return fmt.Errorf("--prometheus-url is required with --source prometheus")
-		}
-	default:
-		return fmt.Errorf("--source %q is not one of: influxdb, prometheus", s.Kind)
-	}
-	if s.BatchSize < 1 {
-		return fmt.Errorf("--batch-size must be at least 1")
-	}
-	return nil
-}
-
-func (s *sourceConfig) build() (samples.Source, func(), error) {
-	if s.Kind == "prometheus" {
-		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize})
-		if err != nil {
-			return nil, nil, fmt.Errorf("metrics source: %w", err)
-		}
-		return src, func() {}, nil
-	}
-	src, err := influx.NewSource(influx.Config{
-		URL: s.InfluxURL, Token: s.InfluxToken, Username: s.InfluxUser, Password: s.InfluxPassword,
-		Org: s.InfluxOrg, Bucket: s.InfluxBucket, BatchSize: s.BatchSize, Timeout: s.QueryTimeout,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("metrics source: %w", err)
-	}
-	return src, src.Close, nil
 }

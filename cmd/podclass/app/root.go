@@ -1,11 +1,16 @@
-// Package app wires flags to the podclass packages. It holds no logic of its
-// own: each subcommand parses and validates its flags, builds the parts and
-// runs them.
+// Package app wires flags to the podclass packages for the shipped binary
+// (webhook, refiner, train, eval, classify). It holds no logic of its own:
+// each subcommand parses and validates its flags, builds the parts and runs
+// them. Flag groups shared with cmd/podclass-demo live in cmd/internal/options.
+//
+// It must not import a test harness (internal/harness) or the demo: the image
+// ships this binary, and `go list -deps ./cmd/podclass` must not show envtest.
 package app
 
 import (
 	"context"
 
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/spf13/cobra"
 )
 
@@ -18,11 +23,10 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetContext(ctx)
-	addLogFlags(root.PersistentFlags())
+	options.AddLogFlags(root.PersistentFlags())
 	root.AddCommand(
 		newWebhookCommand(),
 		newRefinerCommand(),
-		newDemoCommand(),
 		newTrainCommand(), newEvalCommand(), newClassifyCommand(),
 	)
 	return root

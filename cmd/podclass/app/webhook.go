@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/certs"
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/webhook"
 )
@@ -135,5 +136,5 @@ func runSelfManaged(ctx context.Context, cfg webhookConfig, h *webhook.PodAnnota
 
 // setupLogging routes controller-runtime's logger to klog, which honours -v.
 func setupLogging() {
-	ctrl.SetLogger(klogr())
+	ctrl.SetLogger(options.Logger())
 }

@@ -76,5 +76,5 @@ func corpusDir() string {
 	if d := os.Getenv("PODCLASS_CORPUS_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "testdata", "corpus")
+	return filepath.Join("..", "..", "..", "testdata", "corpus")
 }

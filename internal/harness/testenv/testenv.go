@@ -14,22 +14,17 @@ package testenv
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/internal/harness/localcluster"
 	"github.com/podclass/podclass/internal/harness/tools"
-	"github.com/podclass/podclass/webhook"
 )
 
 // AssetsDir is where hack/tools.sh puts etcd and kube-apiserver.
@@ -40,6 +35,8 @@ type Env struct {
 	*envtest.Environment
 	Config *rest.Config
 	Client client.Client
+
+	cluster *localcluster.Cluster
 }
 
 // Options change what Start installs.
@@ -54,7 +51,8 @@ type Options struct {
 	APIServerFlags map[string]string
 }
 
-// Start starts etcd and kube-apiserver and stops them when the test ends.
+// Start starts etcd and kube-apiserver (localcluster.Start) and stops them
+// when the test ends.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	if testing.Short() {
@@ -62,65 +60,38 @@ func Start(t testing.TB, o Options) *Env {
 		// never skips, and fails below when a binary is missing.
 		t.Skip("end-to-end: needs etcd and kube-apiserver; skipped with -short")
 	}
-	dir := AssetsDir()
-	for _, bin := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			t.Fatalf("envtest binary %s missing in %s: run `hack/tools.sh envtest` (or `make tools`)", bin, dir)
-		}
-	}
-	env := &envtest.Environment{
+	c, err := localcluster.Start(localcluster.Options{
 		// The apiserver's certificates live in a directory the test owns, not
 		// one envtest deletes on Stop, so StartAPIServer serves the same ones
 		// again after StopAPIServer.
-		ControlPlane:          envtest.ControlPlane{APIServer: &envtest.APIServer{CertDir: t.TempDir()}},
-		BinaryAssetsDirectory: dir,
-		ErrorIfCRDPathMissing: true,
-		CRDDirectoryPaths:     o.CRDDirectoryPaths,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: o.Webhooks},
-	}
-	args := env.ControlPlane.GetAPIServer().Configure()
-	// On SIGTERM, end open watches at once and wait at most 2 s for them to
-	// drain, so the apiserver stops in about a second even while informers
-	// watch it (see RestartAPIServer).
-	args.Set("shutdown-watch-termination-grace-period", "2s")
-	for k, v := range o.APIServerFlags {
-		args.Set(k, v)
-	}
-	cfg, err := env.Start()
+		APIServerCertDir:  t.TempDir(),
+		Webhooks:          o.Webhooks,
+		CRDDirectoryPaths: o.CRDDirectoryPaths,
+		APIServerFlags:    o.APIServerFlags,
+	})
 	if err != nil {
-		t.Fatalf("starting envtest: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
+		if err := c.Stop(); err != nil {
 			t.Logf("stopping envtest: %v", err)
 		}
 	})
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	return &Env{Environment: env, Config: cfg, Client: c}
+	return &Env{Environment: c.Env, Config: c.Config, Client: c.Client, cluster: c}
 }
 
-// PodWebhook returns podclass's webhook configuration (webhook.Configuration)
-// pointing at the Service the chart creates; envtest rewrites that to the
-// test's local server.
+// PodWebhook returns podclass's webhook configuration pointing at the
+// Service the chart creates; envtest rewrites that to the test's local
+// server (localcluster.PodWebhook).
 func PodWebhook(releaseNamespace string) *admissionregistrationv1.MutatingWebhookConfiguration {
-	path := webhook.Path
-	return webhook.Configuration("podclass", releaseNamespace, admissionregistrationv1.WebhookClientConfig{
-		Service: &admissionregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "podclass-webhook", Path: &path},
-	})
+	return localcluster.PodWebhook(releaseNamespace)
 }
 
 // Namespace creates a namespace, opted in to podclass when optIn is set.
 func (e *Env) Namespace(t testing.TB, name string, optIn bool) {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if optIn {
-		ns.Labels = map[string]string{api.EnabledLabel: "true"}
-	}
-	if err := e.Client.Create(context.Background(), ns); err != nil {
-		t.Fatalf("creating namespace %s: %v", name, err)
+	if err := e.cluster.Namespace(context.Background(), name, optIn); err != nil {
+		t.Fatal(err)
 	}
 }
 
