@@ -17,6 +17,10 @@ type Classifier struct {
 	families   map[string]string // class → family
 	famMembers map[string][]int  // family → class indices (families with ≥ 2 classes)
 	classIndex map[string]int
+	// set is the feature set this classifier decides with; fallback, when
+	// set, decides pods whose window lacks part of it (see FeatureSet).
+	set      FeatureSet
+	fallback *Classifier
 }
 
 // New assembles a classifier from its parts; Train and Load call it.
@@ -45,7 +49,14 @@ func New(m Model, impute []float64, ood *OODGuard, th Thresholds, families map[s
 	if th.OODMargin <= 0 {
 		th.OODMargin = 1
 	}
-	c := &Classifier{manifest: manifest, model: m, impute: impute, ood: ood, thresholds: th,
+	set := manifest.FeatureSet
+	if set == "" {
+		set = SetProcess
+	}
+	if !set.Valid() {
+		return nil, fmt.Errorf("classifier: unknown feature set %q", set)
+	}
+	c := &Classifier{manifest: manifest, model: m, impute: impute, ood: ood, thresholds: th, set: set,
 		families: map[string]string{}, famMembers: map[string][]int{}, classIndex: map[string]int{}}
 	for i, cl := range classes {
 		c.classIndex[cl] = i
@@ -63,6 +74,7 @@ func New(m Model, impute []float64, ood *OODGuard, th Thresholds, families map[s
 	c.manifest.Families = c.families
 	c.manifest.Thresholds = th
 	c.manifest.FeatureSchema = CurrentSchema()
+	c.manifest.FeatureSet = set
 	return c, nil
 }
 
@@ -76,11 +88,26 @@ func (c *Classifier) SetEvaluation(raw []byte) { c.manifest.Evaluation = append(
 // Thresholds returns the decision thresholds.
 func (c *Classifier) Thresholds() Thresholds { return c.thresholds }
 
-// WithThresholds returns a copy deciding with th (the model is shared).
+// WithThresholds returns a copy deciding with th (the model is shared);
+// the fallback's class and family thresholds stay its own, its margin and
+// sample counts follow th.
 func (c *Classifier) WithThresholds(th Thresholds) *Classifier {
 	cp := *c
 	cp.thresholds = th
 	cp.manifest.Thresholds = th
+	if c.fallback != nil {
+		fth := c.fallback.thresholds
+		fth.OODMargin, fth.MinSamples, fth.WindowSamples = th.OODMargin, th.MinSamples, th.WindowSamples
+		cp.fallback = c.fallback.WithThresholds(fth)
+	}
+	return &cp
+}
+
+// WithFallback returns a copy of c that decides pods whose window lacks part
+// of c's feature set with fb (a classifier of a smaller set).
+func (c *Classifier) WithFallback(fb *Classifier) *Classifier {
+	cp := *c
+	cp.fallback = fb
 	return &cp
 }
 

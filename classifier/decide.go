@@ -89,6 +89,8 @@ type Result struct {
 	// predicted) class divided by its limit: above 1 is out of distribution.
 	Distance float64 `json:"distance"`
 	Reason   string  `json:"reason,omitempty"`
+	// FeatureSet names the features that decided (see FeatureSet).
+	FeatureSet FeatureSet `json:"feature_set,omitempty"`
 }
 
 // Classify answers for one pod from its window (cut to the first
@@ -101,16 +103,17 @@ func (c *Classifier) Classify(w *samples.Window) Result {
 }
 
 // ClassifyFeatures answers for a raw feature vector (NaN = missing) computed
-// from a window of the given number of samples.
+// from a window of the given number of samples, with the richest feature set
+// the vector carries.
 func (c *Classifier) ClassifyFeatures(raw []float64, samples int) Result {
-	r, _ := c.decide(raw, samples, nil)
+	r, _ := c.variantFor(raw).decide(raw, samples, nil)
 	return r
 }
 
 // decide is the decision logic; probs, when non-nil, receives the class
 // probabilities.
 func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Result, error) {
-	res := Result{Class: Unknown, Status: StatusUnclassified, Samples: samples}
+	res := Result{Class: Unknown, Status: StatusUnclassified, Samples: samples, FeatureSet: c.set}
 	if samples < c.thresholds.MinSamples {
 		res.Reason = fmt.Sprintf("%d samples, need %d", samples, c.thresholds.MinSamples)
 		return res, nil
@@ -119,6 +122,13 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 		res.Reason = fmt.Sprintf("%d features, want %d", len(raw), NumFeatures)
 		return res, errors.New(res.Reason)
 	}
+	if !c.set.Has(raw) {
+		// Never answer from a whole group of imputed values.
+		res.Reason = fmt.Sprintf("the window has no %s-set metrics and the model no smaller feature set", c.set)
+		return res, nil
+	}
+	var mb [NumFeatures]float64
+	raw = c.set.masked(mb[:], raw)
 	var xb [NumFeatures]float64
 	x := xb[:]
 	for i, v := range raw {

@@ -33,6 +33,9 @@ type FeatureZ struct {
 func (e Explanation) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s p=%.2f d=%.2f", e.Result.Status, e.Result.Class, e.Result.Confidence, e.Result.Distance)
+	if e.Result.FeatureSet != "" {
+		fmt.Fprintf(&b, " [%s features]", e.Result.FeatureSet)
+	}
 	if e.Result.Predicted != "" && e.Result.Predicted != e.Result.Class {
 		fmt.Fprintf(&b, " (predicted %s)", e.Result.Predicted)
 	}
@@ -57,12 +60,20 @@ func (e Explanation) String() string {
 func (c *Classifier) Explain(w *samples.Window) Explanation {
 	w = c.Window(w)
 	raw := Features(w)
+	if v := c.variantFor(raw); v != c {
+		return v.Explain(w)
+	}
 	var probs []float64
 	res, _ := c.decide(raw, len(w.Samples), &probs)
+	raw = c.set.masked(make([]float64, NumFeatures), raw)
 	e := Explanation{Result: res, Features: map[string]float64{}, Probabilities: map[string]float64{}}
 	names := FeatureNames()
 	x := make([]float64, NumFeatures)
 	for i, v := range raw {
+		if !c.set.Uses(i) {
+			x[i] = c.impute[i]
+			continue
+		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			e.Imputed = append(e.Imputed, names[i])
 			v = c.impute[i]

@@ -12,7 +12,7 @@ import (
 // added, removed, reordered or its definition changes.
 const (
 	FeatureSchemaName    = "podclass-behaviour"
-	FeatureSchemaVersion = "1"
+	FeatureSchemaVersion = "2"
 )
 
 // Feature indices. The order is part of the schema.
@@ -39,13 +39,26 @@ const (
 	FLogIOWriteRate
 	FIOReadShare
 	FLogIOPerCPUSecond
-	FLogRootfsUsed
-	FLogLogsfsUsed
-	FRootfsGrowth
 	FLogsfsGrowth
 	FLogWorkingSetPerCore
+
+	// The process-structure group (GroupProcess): from cAdvisor's
+	// container_processes, container_threads, container_file_descriptors
+	// and container_sockets. Keep them last and together.
+	FLogProcesses
+	FLogThreads
+	FThreadsPerProcess
+	FLogFDsPerProcess
+	FLogSockets
+	FSocketShare
+	FProcessesCV
+	FSocketsCV
+
 	NumFeatures
 )
+
+// firstProcessFeature starts the process-structure group.
+const firstProcessFeature = FLogProcesses
 
 var featureNames = [NumFeatures]string{
 	FCPUCoresMean:          "cpu_cores_mean",
@@ -70,11 +83,16 @@ var featureNames = [NumFeatures]string{
 	FLogIOWriteRate:        "log_io_write_rate",
 	FIOReadShare:           "io_read_share",
 	FLogIOPerCPUSecond:     "log_io_bytes_per_cpu_second",
-	FLogRootfsUsed:         "log_rootfs_used_bytes",
-	FLogLogsfsUsed:         "log_logsfs_used_bytes",
-	FRootfsGrowth:          "rootfs_growth_rate",
 	FLogsfsGrowth:          "logsfs_growth_rate",
 	FLogWorkingSetPerCore:  "log_working_set_per_core",
+	FLogProcesses:          "log_processes",
+	FLogThreads:            "log_threads",
+	FThreadsPerProcess:     "threads_per_process",
+	FLogFDsPerProcess:      "log_fds_per_process",
+	FLogSockets:            "log_sockets",
+	FSocketShare:           "socket_share_of_fds",
+	FProcessesCV:           "processes_cv",
+	FSocketsCV:             "sockets_cv",
 }
 
 // FeatureNames returns the names of the schema's features, in vector order.
@@ -231,9 +249,42 @@ func FeaturesInto(x []float64, s []samples.Sample) {
 		}
 	}
 
-	// Filesystems.
-	x[FLogRootfsUsed] = log10p(meanOf(scratch, s, func(p *samples.Sample) float64 { return p.RootfsUsed }))
-	x[FLogLogsfsUsed] = log10p(meanOf(scratch, s, func(p *samples.Sample) float64 { return p.LogsfsUsed }))
-	x[FRootfsGrowth] = signedLog10p(gaugeSlope(s, func(p *samples.Sample) float64 { return p.RootfsUsed }))
+	// Filesystems. Only the log's growth: the level of rootfs and logsfs
+	// says how long a container ran and how its image is laid out, and
+	// rootfs growth is what the container writes outside its volumes —
+	// neither survives a move to another cluster (docs/features.md).
 	x[FLogsfsGrowth] = signedLog10p(gaugeSlope(s, func(p *samples.Sample) float64 { return p.LogsfsUsed }))
+
+	// Process structure: how the server is built, not how busy it is.
+	procs := gauge(scratch, s, func(p *samples.Sample) float64 { return p.Processes })
+	if len(procs) == 0 {
+		return
+	}
+	pMean := mean(procs)
+	x[FLogProcesses] = log10p(pMean)
+	x[FProcessesCV] = cv(procs)
+	perProc := math.Max(pMean, 1)
+	if t := meanOf(scratch, s, func(p *samples.Sample) float64 { return p.Threads }); !math.IsNaN(t) {
+		x[FLogThreads] = log10p(t)
+		x[FThreadsPerProcess] = t / perProc
+	}
+	fds := meanOf(scratch, s, func(p *samples.Sample) float64 { return p.FileDescriptors })
+	if !math.IsNaN(fds) {
+		x[FLogFDsPerProcess] = log10p(fds / perProc)
+	}
+	socks := gauge(scratch, s, func(p *samples.Sample) float64 { return p.Sockets })
+	if len(socks) > 0 {
+		sm := mean(socks)
+		x[FLogSockets] = log10p(sm)
+		x[FSocketsCV] = cv(socks)
+		if fds > 0 {
+			x[FSocketShare] = clamp01(sm / fds)
+		}
+	}
+}
+
+// HasProcessStructure reports whether a feature vector carries the
+// process-structure group (the store had cAdvisor's process metrics).
+func HasProcessStructure(x []float64) bool {
+	return len(x) == NumFeatures && !math.IsNaN(x[FLogProcesses])
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // FormatVersion is the model file format this package writes and reads.
-const FormatVersion = 1
+// Version 2 added the feature set and the base-set fallback model.
+const FormatVersion = 2
 
 // ErrSchemaMismatch is returned (wrapped) when a model file was built on a
 // different feature schema than this binary computes.
@@ -29,6 +30,8 @@ type Manifest struct {
 	ModelVersion  string            `json:"model_version"`
 	Created       string            `json:"created"`
 	FeatureSchema FeatureSchema     `json:"feature_schema"`
+	// FeatureSet is the part of the schema this model decides with.
+	FeatureSet FeatureSet `json:"feature_set"`
 	Classes       []string          `json:"classes"`
 	Families      map[string]string `json:"families"`
 	Thresholds    Thresholds        `json:"thresholds"`
@@ -61,6 +64,9 @@ type modelFile struct {
 	Impute   []float64   `json:"impute"`
 	Forest   *forestJSON `json:"forest"`
 	OOD      *OODGuard   `json:"ood"`
+	// Fallback decides pods whose window lacks part of this model's
+	// feature set: a whole model of its own, with a smaller set.
+	Fallback *modelFile `json:"fallback,omitempty"`
 }
 
 // savedFile is modelFile as written: the forest is whatever the Model writes.
@@ -69,6 +75,7 @@ type savedFile struct {
 	Impute   []float64       `json:"impute"`
 	Forest   json.RawMessage `json:"forest"`
 	OOD      *OODGuard       `json:"ood"`
+	Fallback json.RawMessage `json:"fallback,omitempty"`
 }
 
 // stampVersion sets the model version from the creation time and the hash
@@ -78,11 +85,18 @@ func (c *Classifier) stampVersion() {
 	if err != nil {
 		return
 	}
+	var fb json.RawMessage
+	if c.fallback != nil {
+		if fb, err = c.fallback.MarshalJSON(); err != nil {
+			return
+		}
+	}
 	raw, _ := json.Marshal(struct {
-		F json.RawMessage
-		I []float64
-		O *OODGuard
-	}{model, c.impute, c.ood})
+		F  json.RawMessage
+		I  []float64
+		O  *OODGuard
+		FB json.RawMessage `json:",omitempty"`
+	}{model, c.impute, c.ood, fb})
 	sum := sha256.Sum256(raw)
 	ts := c.manifest.Created
 	if t, err := time.Parse(time.RFC3339, ts); err == nil {
@@ -100,7 +114,13 @@ func (c *Classifier) MarshalJSON() ([]byte, error) {
 	if c.manifest.ModelVersion == "" {
 		c.stampVersion()
 	}
-	return json.Marshal(savedFile{Manifest: c.manifest, Impute: c.impute, Forest: model, OOD: c.ood})
+	var fb json.RawMessage
+	if c.fallback != nil {
+		if fb, err = c.fallback.MarshalJSON(); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(savedFile{Manifest: c.manifest, Impute: c.impute, Forest: model, OOD: c.ood, Fallback: fb})
 }
 
 // Save writes the model file to path (atomically: a temporary file renamed).
@@ -133,6 +153,28 @@ func Load(data []byte) (c *Classifier, err error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("classifier: trailing data after model")
 	}
+	c, err = fromFile(&mf)
+	if err != nil {
+		return nil, err
+	}
+	if mf.Fallback != nil {
+		if mf.Fallback.Fallback != nil {
+			return nil, errors.New("classifier: a fallback model cannot have a fallback of its own")
+		}
+		fb, err := fromFile(mf.Fallback)
+		if err != nil {
+			return nil, fmt.Errorf("classifier: fallback model: %w", err)
+		}
+		if fb.set != SetBase || c.set != SetProcess {
+			return nil, fmt.Errorf("classifier: a %s-set model cannot fall back to a %s-set one", c.set, fb.set)
+		}
+		c.fallback = fb
+	}
+	return c, nil
+}
+
+// fromFile builds one classifier (no fallback) from a decoded file.
+func fromFile(mf *modelFile) (*Classifier, error) {
 	m := mf.Manifest
 	if m.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("classifier: model format version %d, this binary reads %d", m.FormatVersion, FormatVersion)
@@ -174,8 +216,11 @@ func Load(data []byte) (c *Classifier, err error) {
 	if mf.OOD == nil {
 		return nil, errors.New("classifier: model has no out-of-distribution guard")
 	}
+	if m.FeatureSet != "" && !m.FeatureSet.Valid() {
+		return nil, fmt.Errorf("classifier: unknown feature set %q", m.FeatureSet)
+	}
 	version := m.ModelVersion
-	c, err = New(f, mf.Impute, mf.OOD, th, m.Families, m)
+	c, err := New(f, mf.Impute, mf.OOD, th, m.Families, m)
 	if err != nil {
 		return nil, err
 	}

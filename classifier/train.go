@@ -60,6 +60,11 @@ type TrainConfig struct {
 	Calibration CalibrationConfig
 	// Now stamps the model version; nil means time.Now.
 	Now func() time.Time
+	// Set trains one classifier of that feature set only. Empty trains the
+	// model podclass ships: a process-set classifier on the pods whose
+	// windows carry the process structure, falling back to a base-set
+	// classifier trained on every pod (see FeatureSet).
+	Set FeatureSet
 }
 
 // DefaultTrainConfig returns the configuration podclass ships with.
@@ -76,6 +81,49 @@ func DefaultTrainConfig() TrainConfig {
 // CalibrationConfig.ForeignMargins, per-class limits tightened against
 // simulated foreign services. Every choice uses the given examples only.
 func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	if cfg.Set != "" {
+		return trainSet(examples, cfg)
+	}
+	bc := cfg
+	bc.Set = SetBase
+	base, err := trainSet(examples, bc)
+	if err != nil {
+		return nil, err
+	}
+	var withProc []Example
+	classes := map[string]bool{}
+	for _, e := range examples {
+		if e.Window != nil && hasProcessSamples(e.Window) {
+			withProc = append(withProc, e)
+			classes[e.Class] = true
+		}
+	}
+	if len(classes) < 2 {
+		return base, nil
+	}
+	pc := cfg
+	pc.Set = SetProcess
+	proc, err := trainSet(withProc, pc)
+	if err != nil {
+		return nil, err
+	}
+	c := proc.WithFallback(base)
+	c.stampVersion()
+	return c, nil
+}
+
+// hasProcessSamples reports whether any sample of w has the process count.
+func hasProcessSamples(w *samples.Window) bool {
+	for i := range w.Samples {
+		if !math.IsNaN(w.Samples[i].Processes) {
+			return true
+		}
+	}
+	return false
+}
+
+// trainSet trains one classifier of cfg.Set.
+func trainSet(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	c, err := fit(examples, cfg)
 	if err != nil {
 		return nil, err
@@ -98,6 +146,10 @@ func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 
 // fit trains without threshold calibration.
 func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	set := cfg.Set
+	if set == "" {
+		set = SetProcess
+	}
 	th := cfg.Thresholds
 	if th.WindowSamples <= 0 {
 		th = DefaultThresholds()
@@ -142,7 +194,11 @@ func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
 			if len(w.Samples) < th.MinSamples {
 				continue
 			}
-			raw = append(raw, Features(w))
+			x := Features(w)
+			if !set.Has(x) {
+				continue
+			}
+			raw = append(raw, set.masked(x, x))
 			y = append(y, idx)
 			groups = append(groups, gi)
 			used++
@@ -188,7 +244,7 @@ func fit(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	man := Manifest{FormatVersion: FormatVersion, Training: summary, Forest: cfg.Forest, Created: now().UTC().Format(time.RFC3339)}
+	man := Manifest{FormatVersion: FormatVersion, Training: summary, Forest: cfg.Forest, Created: now().UTC().Format(time.RFC3339), FeatureSet: set}
 	c, err := New(forest, impute, ood, th, cfg.Families, man)
 	if err != nil {
 		return nil, err

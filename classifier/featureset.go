@@ -1,0 +1,78 @@
+package classifier
+
+import "math"
+
+// FeatureSet names the features a model decides on. Stores differ: one fed by
+// the kubelet's cAdvisor has the process structure (processes, threads, file
+// descriptors, sockets), one fed only by telegraf's kubernetes input does not.
+// Rather than fill a whole missing group with training medians — which would
+// answer for a pod from values it never had — a model file carries one
+// classifier per feature set and each pod is decided by the richest set its
+// window has (Classifier.Classify); the answer names the set.
+type FeatureSet string
+
+const (
+	// SetProcess is every feature, the process-structure group included.
+	SetProcess FeatureSet = "process"
+	// SetBase is CPU, memory, network, block IO and log growth only.
+	SetBase FeatureSet = "base"
+)
+
+// Uses reports whether feature j belongs to the set.
+func (s FeatureSet) Uses(j int) bool {
+	return s != SetBase || j < firstProcessFeature
+}
+
+// Valid reports whether s is a known set.
+func (s FeatureSet) Valid() bool { return s == SetProcess || s == SetBase }
+
+// Has reports whether a raw feature vector carries what the set needs.
+func (s FeatureSet) Has(x []float64) bool {
+	return s == SetBase || HasProcessStructure(x)
+}
+
+// masked returns x with the features outside the set set to NaN, in dst
+// (len NumFeatures): the set's model never saw them, so they can neither
+// steer a tree nor count in the out-of-distribution distance.
+func (s FeatureSet) masked(dst, x []float64) []float64 {
+	copy(dst, x)
+	if s == SetBase {
+		for j := firstProcessFeature; j < NumFeatures; j++ {
+			dst[j] = math.NaN()
+		}
+	}
+	return dst
+}
+
+// Variant returns the classifier that decides with set s: c itself, its
+// base-set fallback, or nil when the model has no such set.
+func (c *Classifier) Variant(s FeatureSet) *Classifier {
+	for v := c; v != nil; v = v.fallback {
+		if v.set == s {
+			return v
+		}
+	}
+	return nil
+}
+
+// FeatureSets lists the sets the model decides with, richest first.
+func (c *Classifier) FeatureSets() []FeatureSet {
+	var out []FeatureSet
+	for v := c; v != nil; v = v.fallback {
+		out = append(out, v.set)
+	}
+	return out
+}
+
+// FeatureSet is the set c itself decides with.
+func (c *Classifier) FeatureSet() FeatureSet { return c.set }
+
+// variantFor picks the richest set raw carries.
+func (c *Classifier) variantFor(raw []float64) *Classifier {
+	for v := c; v != nil; v = v.fallback {
+		if v.set.Has(raw) {
+			return v
+		}
+	}
+	return c
+}
