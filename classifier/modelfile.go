@@ -27,16 +27,16 @@ type Manifest struct {
 	FormatVersion int `json:"format_version"`
 	// ModelVersion is "<UTC timestamp>-<first 12 hex digits of the sha256 of
 	// the fitted model>"; the refiner writes it to podclass.io/model.
-	ModelVersion  string            `json:"model_version"`
-	Created       string            `json:"created"`
-	FeatureSchema FeatureSchema     `json:"feature_schema"`
+	ModelVersion  string        `json:"model_version"`
+	Created       string        `json:"created"`
+	FeatureSchema FeatureSchema `json:"feature_schema"`
 	// FeatureSet is the part of the schema this model decides with.
-	FeatureSet FeatureSet `json:"feature_set"`
-	Classes       []string          `json:"classes"`
-	Families      map[string]string `json:"families"`
-	Thresholds    Thresholds        `json:"thresholds"`
-	Forest        ForestConfig      `json:"forest"`
-	Training      TrainingSummary   `json:"training"`
+	FeatureSet FeatureSet        `json:"feature_set"`
+	Classes    []string          `json:"classes"`
+	Families   map[string]string `json:"families"`
+	Thresholds Thresholds        `json:"thresholds"`
+	Forest     ForestConfig      `json:"forest"`
+	Training   TrainingSummary   `json:"training"`
 	// Calibration says how the thresholds were chosen (nil: as configured).
 	Calibration *Calibration `json:"calibration,omitempty"`
 	// Evaluation holds the trainer's held-out evaluation (pod-grouped
