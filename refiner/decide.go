@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"gomodules.xyz/jsonpatch/v2"
@@ -117,7 +116,7 @@ func (d decision) patch() ([]byte, error) {
 	w := d.Pod
 	ops := []jsonpatch.JsonPatchOperation{{Operation: "test", Path: "/metadata/uid", Value: string(w.UID)}}
 	if w.Annotated {
-		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "test", Path: annotationPath(api.StatusAnnotation), Value: api.StatusPending})
+		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "test", Path: api.AnnotationPath(api.StatusAnnotation), Value: api.StatusPending})
 	} else {
 		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "test", Path: "/metadata/resourceVersion", Value: w.ResourceVersion})
 	}
@@ -130,11 +129,11 @@ func (d decision) patch() ([]byte, error) {
 		return json.Marshal(d.labelOps(ops))
 	}
 	for _, k := range sortedKeys(d.Annotations) {
-		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: annotationPath(k), Value: d.Annotations[k]})
+		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: api.AnnotationPath(k), Value: d.Annotations[k]})
 	}
 	for _, k := range d.Remove {
 		if _, ok := w.Annotations[k]; ok {
-			ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "remove", Path: annotationPath(k)})
+			ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "remove", Path: api.AnnotationPath(k)})
 		}
 	}
 	return json.Marshal(d.labelOps(ops))
@@ -147,11 +146,7 @@ func (d decision) labelOps(ops []jsonpatch.JsonPatchOperation) []jsonpatch.JsonP
 	if !d.Pod.HasLabels {
 		return append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/labels", Value: map[string]any{api.ClassLabel: d.Label}})
 	}
-	return append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/labels/" + pointerEscaper.Replace(api.ClassLabel), Value: d.Label})
+	return append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: api.LabelPath(api.ClassLabel), Value: d.Label})
 }
-
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func annotationPath(key string) string { return "/metadata/annotations/" + pointerEscaper.Replace(key) }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

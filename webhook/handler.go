@@ -82,7 +82,7 @@ func (a *PodAnnotator) Handle(ctx context.Context, req admission.Request) admiss
 	if _, forged := pod.Metadata.Labels[api.ClassLabel]; forged {
 		// The class label is the refiner's to write (--set-class-label); a
 		// tenant's would let a selector trust a class nobody measured.
-		patches = append(patches, jsonpatch.JsonPatchOperation{Operation: "remove", Path: "/metadata/labels/" + pointerEscaper.Replace(api.ClassLabel)})
+		patches = append(patches, jsonpatch.JsonPatchOperation{Operation: "remove", Path: api.LabelPath(api.ClassLabel)})
 	}
 	resp := admission.Response{
 		Patches:           patches,

@@ -225,19 +225,6 @@ func TestHandleIgnoresOtherKinds(t *testing.T) {
 	}
 }
 
-func TestAnnotationPath(t *testing.T) {
-	tests := map[string]string{
-		"podclass.io/class": "/metadata/annotations/podclass.io~1class",
-		"a~b/c":             "/metadata/annotations/a~0b~1c",
-		"~1":                "/metadata/annotations/~01",
-	}
-	for in, want := range tests {
-		if got := annotationPath(in); got != want {
-			t.Errorf("annotationPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func BenchmarkHandle(b *testing.B) {
 	h := NewPodAnnotator(imagerules.Default())
 	pod := newPod(map[string]string{"team": "shop"}, map[string]string{"app": "db"}, c("istio-proxy", "istio/proxyv2:1.22"), c("db", "docker.io/bitnami/mysql:8.0.36"))

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"sort"
-	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 
@@ -29,7 +28,7 @@ func annotationPatch(existing, set map[string]string) []jsonpatch.JsonPatchOpera
 	sort.Strings(keys)
 	ops := make([]jsonpatch.JsonPatchOperation, 0, len(keys)+1)
 	for _, k := range keys {
-		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: annotationPath(k), Value: set[k]})
+		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: api.AnnotationPath(k), Value: set[k]})
 	}
 	var forged []string
 	for k := range existing {
@@ -39,14 +38,7 @@ func annotationPatch(existing, set map[string]string) []jsonpatch.JsonPatchOpera
 	}
 	sort.Strings(forged)
 	for _, k := range forged {
-		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "remove", Path: annotationPath(k)})
+		ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "remove", Path: api.AnnotationPath(k)})
 	}
 	return ops
-}
-
-// pointerEscaper escapes a JSON Pointer reference token (RFC 6901): "~" first.
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func annotationPath(key string) string {
-	return "/metadata/annotations/" + pointerEscaper.Replace(key)
 }
