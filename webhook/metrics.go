@@ -11,6 +11,9 @@ const (
 	resultAnnotated = "annotated"
 	resultOptedOut  = "opted_out"
 	resultInvalid   = "invalid"
+	// Refused unread by the memory budget (reviewBudget).
+	resultTooLarge = "too_large"
+	resultBusy     = "busy"
 )
 
 var admissions = prometheus.NewCounterVec(prometheus.CounterOpts{

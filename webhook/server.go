@@ -33,6 +33,13 @@ type Options struct {
 	ProbeAddr string
 	// MetricsAddr serves Prometheus metrics over plain HTTP ("0" disables).
 	MetricsAddr string
+	// MaxReviewBytes is the largest AdmissionReview read (larger: 413);
+	// DefaultMaxReviewBytes if zero.
+	MaxReviewBytes int64
+	// ReviewBudgetBytes bounds the bytes of all reviews in flight (a review
+	// waits up to a second for room, then gets 503);
+	// DefaultReviewBudgetBytes if zero.
+	ReviewBudgetBytes int64
 	// Bootstrap, if set, runs before the admission server starts (which
 	// reads the certificate files at start), while probes and metrics are
 	// already served: /healthz answers and /readyz fails until it returns,
@@ -56,15 +63,16 @@ func TLSOptions(c *tls.Config) {
 }
 
 // NewServer returns controller-runtime's webhook server with the pod
-// annotator registered at Path. Its certwatcher reloads the serving cert when
-// the files change, so rotation needs no restart.
+// annotator registered at Path, behind the memory budget (reviewBudget). Its
+// certwatcher reloads the serving cert when the files change, so rotation
+// needs no restart.
 func NewServer(o Options, h admission.Handler) crwebhook.Server {
 	s := crwebhook.NewServer(crwebhook.Options{
 		Host: o.Host, Port: o.Port,
 		CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
 		TLSOpts: []func(*tls.Config){TLSOptions},
 	})
-	s.Register(Path, &crwebhook.Admission{Handler: h})
+	s.Register(Path, newReviewBudget(&crwebhook.Admission{Handler: h}, o.MaxReviewBytes, o.ReviewBudgetBytes))
 	return s
 }
 
@@ -169,9 +177,13 @@ func serveHTTP(ctx context.Context, name, addr string, h http.Handler) error {
 // The webhook's live heap is a few MiB and every admission allocates a few
 // KiB that die at once; collecting at 4× the live heap instead of 2× halves
 // GC cycles, which are what the p99 latency tail is made of (measured in
-// docs/benchmarks.md), for a few MiB more memory.
+// docs/benchmarks.md), for a few MiB more memory. So that a burst of large
+// reviews cannot take the heap past the container's memory limit, it also
+// sets the runtime's soft memory limit to 60% of the cgroup's (unless
+// GOMEMLIMIT is set).
 func TuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	setMemoryLimit("/sys/fs/cgroup/memory.max")
 }
