@@ -10,6 +10,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,6 +50,13 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	}
 
 	helm("install", "podclass", testenv.ChartDir(t), "--create-namespace")
+
+	// The NetworkPolicy admits the apiserver's own addresses, looked up at install.
+	np := &networkingv1.NetworkPolicy{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "podclass-webhook"}, np); err != nil {
+		t.Fatal(err)
+	}
+	checkAdmissionSources(t, np, apiServerCIDRs(t, env.Client))
 
 	// What the webhook does at start in self-managed mode.
 	o := certs.DefaultOptions()
