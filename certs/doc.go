@@ -25,4 +25,6 @@
 // certificate fail in between), and needs list/watch on every webhook
 // configuration and every Secret of the namespace. This package needs get and
 // patch on one webhook configuration and get/create/update on one Secret.
+//
+// It imports nothing of podclass; cmd/podclass and the demo import it.
 package certs

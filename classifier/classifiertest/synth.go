@@ -1,5 +1,3 @@
-// Package classifiertest makes small synthetic windows for unit tests of the
-// classifier and trainer. Never train a shipped model on them.
 package classifiertest
 
 import (

@@ -1,5 +1,3 @@
-// Command podclass is the one binary of podclass: the admission webhook, the
-// refiner, the trainer and the offline tools are its subcommands.
 package main
 
 import (

@@ -1,8 +1,3 @@
-// Package demo runs the whole of podclass on one machine: a real
-// kube-apiserver and etcd (envtest's binaries), a real InfluxDB, the webhook
-// with self-managed certificates, the trainer and the refiner. It creates a
-// mix of pods and replays recorded behaviour for them in real time, so what
-// the terminal shows is what a cluster would do.
 package demo
 
 import (

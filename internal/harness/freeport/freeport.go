@@ -1,5 +1,3 @@
-// Package freeport finds free loopback ports for servers podclass starts
-// itself: test servers, the demo's webhook, benchmark tools.
 package freeport
 
 import (

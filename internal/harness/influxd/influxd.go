@@ -1,6 +1,3 @@
-// Package influxd runs a real InfluxDB 1.8 process on loopback: the tests'
-// metrics store (through internal/harness/influxtest) and the demo's. Flux is on, so
-// the refiner's influxdb-client-go source reads it as it reads any InfluxDB.
 package influxd
 
 import (

@@ -1,6 +1,3 @@
-// Package testcerts writes a throw-away self-signed serving certificate for
-// a loopback address, for tests and load tools that run the real TLS server
-// without a cluster to issue one.
 package testcerts
 
 import (

@@ -1,6 +1,3 @@
-// Package tools locates the binaries hack/tools.sh builds and caches: the
-// envtest control plane, helm and influxd. Environment variables override
-// each location, as `hack/tools.sh env` prints them.
 package tools
 
 import (
