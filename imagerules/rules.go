@@ -282,6 +282,12 @@ func (r *Rules) IsSidecar(containerName, image string) bool {
 	return false
 }
 
+// IsMainContainer reports whether a container, known by its name only, is
+// one of the pod's own: not a sidecar by the rules' container names. The
+// metrics stores and the refiner's metadata-only pod cache know container
+// names, not images, so the image patterns cannot apply there.
+func (r *Rules) IsMainContainer(name string) bool { return !r.IsSidecar(name, "") }
+
 // Family returns the family of a class, or "" for an unknown class.
 func (r *Rules) Family(class string) string { return r.families[class] }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -98,6 +99,57 @@ func (d *Dataset) ExamplesGroupedBy(column string) ([]classifier.Example, error)
 		ex[i].Group = p.Label + "/" + v
 	}
 	return ex, nil
+}
+
+// ForeignClasses returns the classes of labelled pods whose pods CSV
+// column "known" is false: real services kept outside the model to measure
+// foreign → unknown. Their pods are never trained on.
+func (d *Dataset) ForeignClasses() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range d.Labelled {
+		if v := strings.ToLower(strings.TrimSpace(p.Columns["known"])); v == "false" || v == "no" || v == "0" {
+			out[p.Label] = true
+		}
+	}
+	return out
+}
+
+// Column returns the labelled pods' values of a pods CSV column, in the
+// order of Examples; "" where a pod has none.
+func (d *Dataset) Column(column string) []string {
+	column = strings.ToLower(strings.TrimSpace(column))
+	out := make([]string, len(d.Labelled))
+	for i, p := range d.Labelled {
+		out[i] = p.Columns[column]
+	}
+	return out
+}
+
+// HoldoutColumn is the pods CSV column whose values are held out whole, one
+// fold per value: grouping by "machine" trains on one machine's pods and
+// tests on another's.
+const HoldoutColumn = "machine"
+
+// EvalExamples returns the examples for an evaluation grouped by groupBy and
+// completes cfg with what the pods CSV says: foreign classes (the "known"
+// column) and, for groupBy "machine", one fold per machine with the inner
+// calibration grouped by scenario when the CSV has that column.
+func (d *Dataset) EvalExamples(groupBy string, cfg *EvalConfig) ([]classifier.Example, error) {
+	cfg.Foreign = d.ForeignClasses()
+	if strings.ToLower(strings.TrimSpace(groupBy)) != HoldoutColumn {
+		return d.ExamplesGroupedBy(groupBy)
+	}
+	cfg.Holdout = d.Column(HoldoutColumn)
+	for i, v := range cfg.Holdout {
+		if v == "" {
+			return nil, fmt.Errorf("trainer: group by %q: pod %s has no value in that pods CSV column", HoldoutColumn, d.Labelled[i].Key)
+		}
+	}
+	inner := "pod"
+	if scen := d.Column("scenario"); len(scen) > 0 && !slices.Contains(scen, "") {
+		inner = "scenario"
+	}
+	return d.ExamplesGroupedBy(inner)
 }
 
 // Classes returns the sorted labels present.

@@ -34,6 +34,15 @@ type EvalConfig struct {
 	// GroupBy names what the examples' Group holds (for the report);
 	// "" or "pod" when examples carry no Group.
 	GroupBy string
+	// Foreign names classes that are never trained: their pods (real
+	// services outside the model, known=false in the pods CSV) are only
+	// classified, in the fold that holds them out, and scored as foreign.
+	Foreign map[string]bool
+	// Holdout, when set, gives each example's hold-out unit (e.g. the
+	// machine it was recorded on) and makes one fold per distinct value:
+	// train on the other units, test on this one. Examples' Group still
+	// groups the inner calibration. Folds is then ignored.
+	Holdout []string
 	// Workers trains folds in parallel (default 2).
 	Workers  int
 	Progress io.Writer
@@ -61,7 +70,13 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
-	folds, err := GroupedFolds(examples, cfg.Folds, cfg.Seed)
+	var folds []Fold
+	var err error
+	if cfg.Holdout != nil {
+		folds, err = HoldoutFolds(cfg.Holdout)
+	} else {
+		folds, err = GroupedFolds(examples, cfg.Folds, cfg.Seed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +93,21 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	if cfg.LeaveOneClassOut {
 		margins = cfg.OODMargins
 	}
-	preds, byMargin, windows, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "", margins)
+	cv, err := crossValidate(examples, folds, cfg.Train, cfg.Workers, cfg.Progress, "", margins, cfg.Foreign)
 	if err != nil {
 		return nil, err
 	}
+	preds, byMargin, windows := cv.preds, cv.byMargin, cv.wins
 	rep := score(preds, cfg.Train.Families)
+	rep.Operating = operating(preds, cv.foreign, cfg.Train.Families, "")
+	if len(cv.base) > 0 {
+		b := operating(cv.base, cv.baseForeign, cfg.Train.Families, string(classifier.SetBase))
+		rep.BaseSet = &b
+	}
+	rep.FeatureSetsUsed = map[string]int{}
+	for _, p := range preds {
+		rep.FeatureSetsUsed[string(p.Result.FeatureSet)]++
+	}
 	rep.Folds = len(folds)
 	rep.GroupBy, rep.Groups = groupBy, len(groupSet)
 	rep.WindowSamples = cfg.Train.Thresholds.WindowSamples
@@ -104,11 +129,11 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 		if tc.Thresholds.MinSamples > L {
 			tc.Thresholds.MinSamples = L
 		}
-		p, _, _, err := crossValidate(examples, folds, tc, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L), nil)
+		r, err := crossValidate(examples, folds, tc, cfg.Workers, cfg.Progress, fmt.Sprintf("window %d: ", L), nil, cfg.Foreign)
 		if err != nil {
 			return nil, err
 		}
-		s := score(p, cfg.Train.Families)
+		s := score(r.preds, cfg.Train.Families)
 		rep.WindowCurve = append(rep.WindowCurve, CurvePoint{WindowSamples: L, PodAccuracy: s.PodAccuracy, MacroF1: s.MacroF1, Abstained: s.Abstained})
 	}
 
@@ -121,17 +146,17 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 			sub[i] = Fold{Test: f.Test, Train: crossval.SubsampleByClass(items, f.Train, frac, rng)}
 			total += float64(len(sub[i].Train))
 		}
-		p, _, _, err := crossValidate(examples, sub, cfg.Train, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100), nil)
+		r, err := crossValidate(examples, sub, cfg.Train, cfg.Workers, cfg.Progress, fmt.Sprintf("learning %.0f%%: ", frac*100), nil, cfg.Foreign)
 		if err != nil {
 			return nil, err
 		}
-		s := score(p, cfg.Train.Families)
+		s := score(r.preds, cfg.Train.Families)
 		rep.LearningCurve = append(rep.LearningCurve, CurvePoint{TrainPods: total / float64(len(sub)), PodAccuracy: s.PodAccuracy, MacroF1: s.MacroF1, Abstained: s.Abstained})
 	}
 
 	if cfg.LeaveOneClassOut {
 		var foreign []float64
-		rep.LeaveOneClassOut, rep.ForeignUnknown, foreign, err = leaveOneClassOut(examples, cfg.Train, cfg.Workers, cfg.Progress, margins)
+		rep.LeaveOneClassOut, rep.ForeignUnknown, foreign, err = leaveOneClassOut(knownOnly(examples, cfg.Foreign), cfg.Train, cfg.Workers, cfg.Progress, margins)
 		if err != nil {
 			return nil, err
 		}
@@ -147,16 +172,24 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	return rep, nil
 }
 
-// crossValidate trains one model per fold and classifies the fold's test
-// pods; with margins it also returns the test pods' answers under each
-// out-of-distribution margin (byMargin[i] for margins[i]); wins[f] =
-// {correct, total} over all held-out sub-windows of fold f.
-func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, workers int, progress io.Writer, label string, margins []float64) (preds []PodPrediction, byMargin [][]PodPrediction, wins [][2]int, err error) {
+// cvResult is what crossValidate returns: the known test pods' answers
+// (preds), the same under each out-of-distribution margin (byMargin[i] for
+// margins[i]), wins[f] = {correct, total} over all held-out sub-windows of
+// fold f, the foreign pods' answers, and both again decided with the base
+// feature set alone.
+type cvResult struct {
+	preds, foreign, base, baseForeign []PodPrediction
+	byMargin                          [][]PodPrediction
+	wins                              [][2]int
+}
+
+// crossValidate trains one model per fold on the fold's known pods and
+// classifies the fold's test pods, known and foreign.
+func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.TrainConfig, workers int, progress io.Writer, label string, margins []float64, foreign map[string]bool) (*cvResult, error) {
 	type out struct {
-		preds    []PodPrediction
-		byMargin [][]PodPrediction
-		win      [2]int
-		err      error
+		cvResult
+		win [2]int
+		err error
 	}
 	results := make([]out, len(folds))
 	var g errgroup.Group
@@ -170,22 +203,37 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 			}
 			train := make([]classifier.Example, 0, len(f.Train))
 			for _, i := range f.Train {
-				train = append(train, examples[i])
+				if !foreign[examples[i].Class] {
+					train = append(train, examples[i])
+				}
 			}
 			model, err := classifier.Train(train, tc)
 			if err != nil {
 				results[fi].err = fmt.Errorf("fold %d: %w", fi, err)
 				return nil
 			}
+			base := model.Variant(classifier.SetBase)
 			var o out
 			variants := withMargins(model, margins)
 			o.byMargin = make([][]PodPrediction, len(margins))
 			for _, i := range f.Test {
 				e := examples[i]
-				r := model.Classify(e.Window)
-				o.preds = append(o.preds, PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: r})
+				pred := func(r classifier.Result) PodPrediction {
+					return PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: r}
+				}
+				if foreign[e.Class] {
+					o.foreign = append(o.foreign, pred(model.Classify(e.Window)))
+					if base != nil && base != model {
+						o.baseForeign = append(o.baseForeign, pred(base.Classify(e.Window)))
+					}
+					continue
+				}
+				o.preds = append(o.preds, pred(model.Classify(e.Window)))
+				if base != nil && base != model {
+					o.base = append(o.base, pred(base.Classify(e.Window)))
+				}
 				for mi, v := range variants {
-					o.byMargin[mi] = append(o.byMargin[mi], PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: v.Classify(e.Window)})
+					o.byMargin[mi] = append(o.byMargin[mi], pred(v.Classify(e.Window)))
 				}
 				for _, w := range classifier.SubWindows(e.Window, model.Thresholds().WindowSamples, tc.WindowsPerPod) {
 					r := model.Classify(w)
@@ -196,24 +244,40 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 				}
 			}
 			results[fi] = o
-			progressf(progress, "%sfold %d/%d: trained on %d pods, tested %d pods\n", label, fi+1, len(folds), len(f.Train), len(f.Test))
+			progressf(progress, "%sfold %d/%d: trained on %d pods, tested %d pods\n", label, fi+1, len(folds), len(train), len(f.Test))
 			return nil
 		})
 	}
 	_ = g.Wait() // each fold's error is in results, returned in fold order below
-	wins = make([][2]int, len(folds))
-	byMargin = make([][]PodPrediction, len(margins))
+	res := &cvResult{wins: make([][2]int, len(folds)), byMargin: make([][]PodPrediction, len(margins))}
 	for i, r := range results {
 		if r.err != nil {
-			return nil, nil, nil, r.err
+			return nil, r.err
 		}
-		preds = append(preds, r.preds...)
+		res.preds = append(res.preds, r.preds...)
+		res.foreign = append(res.foreign, r.foreign...)
+		res.base = append(res.base, r.base...)
+		res.baseForeign = append(res.baseForeign, r.baseForeign...)
 		for mi := range margins {
-			byMargin[mi] = append(byMargin[mi], r.byMargin[mi]...)
+			res.byMargin[mi] = append(res.byMargin[mi], r.byMargin[mi]...)
 		}
-		wins[i] = r.win
+		res.wins[i] = r.win
 	}
-	return preds, byMargin, wins, nil
+	return res, nil
+}
+
+// knownOnly drops the examples of foreign classes.
+func knownOnly(examples []classifier.Example, foreign map[string]bool) []classifier.Example {
+	if len(foreign) == 0 {
+		return examples
+	}
+	out := make([]classifier.Example, 0, len(examples))
+	for _, e := range examples {
+		if !foreign[e.Class] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // withMargins returns copies of model deciding with each margin.

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/classifier/crossval"
@@ -35,4 +36,40 @@ func CheckDisjoint(examples []classifier.Example, f Fold) error {
 		return fmt.Errorf("trainer: %w", err)
 	}
 	return nil
+}
+
+// HoldoutFolds makes one fold per distinct value of keys (keys[i] is example
+// i's hold-out unit, e.g. the machine it was recorded on): each fold tests
+// one unit's examples and trains on all the others. It fails with fewer than
+// two units or an example without one.
+func HoldoutFolds(keys []string) ([]Fold, error) {
+	index := map[string]int{}
+	var units []string
+	for i, k := range keys {
+		if k == "" {
+			return nil, fmt.Errorf("trainer: example %d has no hold-out unit", i)
+		}
+		if _, ok := index[k]; !ok {
+			index[k] = 0
+			units = append(units, k)
+		}
+	}
+	if len(units) < 2 {
+		return nil, fmt.Errorf("trainer: holding out by unit needs at least 2 units, have %d", len(units))
+	}
+	sort.Strings(units)
+	for i, u := range units {
+		index[u] = i
+	}
+	folds := make([]Fold, len(units))
+	for i, k := range keys {
+		for f := range folds {
+			if f == index[k] {
+				folds[f].Test = append(folds[f].Test, i)
+			} else {
+				folds[f].Train = append(folds[f].Train, i)
+			}
+		}
+	}
+	return folds, nil
 }

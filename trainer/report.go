@@ -55,7 +55,26 @@ type Report struct {
 	// foreign ones.
 	ForeignTradeoff []TradeoffPoint       `json:"foreign_tradeoff,omitempty"`
 	Thresholds      classifier.Thresholds `json:"thresholds"`
-	Predictions     []PodPrediction       `json:"predictions,omitempty"`
+	// Operating is the held-out answers as their users see them: precision
+	// of classified, coverage, family and unknown answers, and foreign
+	// pods refused. BaseSet is the same with every pod decided by the base
+	// feature set alone (a store without process metrics).
+	Operating Operating  `json:"operating"`
+	BaseSet   *Operating `json:"base_set,omitempty"`
+	// External is the model trained on every known pod tested on a second
+	// dataset (another machine's recordings), when one was given.
+	External *External `json:"external,omitempty"`
+	// FeatureSetsUsed counts the held-out pods decided by each feature set.
+	FeatureSetsUsed map[string]int  `json:"feature_sets_used,omitempty"`
+	Predictions     []PodPrediction `json:"predictions,omitempty"`
+}
+
+// External scores a model on a dataset it never saw.
+type External struct {
+	Metrics   string     `json:"metrics"`
+	Pods      int        `json:"pods"`
+	Operating Operating  `json:"operating"`
+	BaseSet   *Operating `json:"base_set,omitempty"`
 }
 
 // ClassScore is one class's precision, recall, F1 and support (pods).

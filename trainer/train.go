@@ -89,7 +89,7 @@ type TrainResult struct {
 // wraps ErrQualityGate; Model is nil.
 func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	opt.Eval.Progress = opt.Progress
-	examples, err := ds.ExamplesGroupedBy(opt.Eval.GroupBy)
+	examples, err := ds.EvalExamples(opt.Eval.GroupBy, &opt.Eval)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +109,7 @@ func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	if err := opt.Gate.Check(rep); err != nil {
 		return res, err
 	}
+	examples = knownOnly(examples, opt.Eval.Foreign)
 	progressf(opt.Progress, "quality gate passed (macro-F1 %.3f); training the final model on %d pods\n", rep.MacroF1, len(examples))
 	model, err := classifier.Train(examples, opt.Eval.Train)
 	if err != nil {

@@ -62,6 +62,9 @@ type Source struct {
 	PromToken      string
 	BatchSize      int
 	QueryTimeout   time.Duration
+	// Containers leaves sidecars out of the pods' samples (see
+	// samples.ContainerFilter); nil keeps every container.
+	Containers samples.ContainerFilter
 }
 
 // DefaultSource is the flags' defaults (secrets from the environment).
@@ -110,7 +113,7 @@ func (s *Source) Validate() error {
 // Build returns the configured source and its close function.
 func (s *Source) Build() (samples.Source, func(), error) {
 	if s.Kind == "prometheus" {
-		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize})
+		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize, Containers: s.Containers})
 		if err != nil {
 			return nil, nil, fmt.Errorf("metrics source: %w", err)
 		}
@@ -119,6 +122,7 @@ func (s *Source) Build() (samples.Source, func(), error) {
 	src, err := influx.NewSource(influx.Config{
 		URL: s.InfluxURL, Token: s.InfluxToken, Username: s.InfluxUser, Password: s.InfluxPassword,
 		Org: s.InfluxOrg, Bucket: s.InfluxBucket, BatchSize: s.BatchSize, Timeout: s.QueryTimeout,
+		Containers: s.Containers,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("metrics source: %w", err)

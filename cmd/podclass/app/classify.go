@@ -10,6 +10,7 @@ import (
 
 	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/cmd/internal/options"
+	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
@@ -64,7 +65,8 @@ func newClassifyCommand() *cobra.Command {
 				th.OODMargin = o.OODMargin
 				model = model.WithThresholds(th)
 			}
-			src, _, err := lineprotocol.LoadFile(cmd.Context(), o.MetricsFile, lineprotocol.Options{})
+			// Sidecars (by the built-in rules' container names) are left out.
+			src, _, err := lineprotocol.LoadFile(cmd.Context(), o.MetricsFile, lineprotocol.Options{Containers: imagerules.Default().IsMainContainer})
 			if err != nil {
 				return err
 			}

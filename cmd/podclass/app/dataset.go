@@ -106,6 +106,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	opts := trainer.AssembleOptions{Labeler: trainer.RulesLabeler(rules, trainer.DefaultMinRuleConfidence), Progress: stderr}
 	var src samples.Source
 	if d.useSource() {
+		d.live.source.Containers = rules.IsMainContainer
 		s, closeSrc, err := d.live.source.Build()
 		if err != nil {
 			return nil, cfg, err
@@ -116,7 +117,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 		opts.Start = opts.End.Add(-d.live.Lookback)
 		fmt.Fprintf(stderr, "metrics: reading %s of samples from %s\n", d.live.Lookback, d.live.source.Kind)
 	} else {
-		mem, stats, err := lineprotocol.LoadFile(cmd.Context(), d.MetricsFile, lineprotocol.Options{})
+		mem, stats, err := lineprotocol.LoadFile(cmd.Context(), d.MetricsFile, lineprotocol.Options{Containers: rules.IsMainContainer})
 		if err != nil {
 			return nil, cfg, err
 		}

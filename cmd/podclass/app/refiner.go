@@ -10,6 +10,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/podclass/podclass/cmd/internal/options"
+	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/modelstore"
 	"github.com/podclass/podclass/refiner"
 )
@@ -19,6 +20,7 @@ type refinerConfig struct {
 	source         options.Source
 	ModelConfigMap string
 	ModelFile      string
+	RulesFile      string
 	Namespace      string
 	LeaderElect    bool
 	ProbeAddr      string
@@ -58,6 +60,7 @@ func newRefinerCommand() *cobra.Command {
 	f.BoolVar(&cfg.SetClassLabel, "set-class-label", cfg.SetClassLabel, "Also write the decided class as the podclass.io/class label.")
 	f.StringVar(&cfg.ModelConfigMap, "model-configmap", cfg.ModelConfigMap, "ConfigMap (in --namespace) holding the model under key model.json; hot-reloaded.")
 	f.StringVar(&cfg.ModelFile, "model", cfg.ModelFile, "Model file used at start; the embedded default model when empty.")
+	f.StringVar(&cfg.RulesFile, "rules", cfg.RulesFile, "Image rules file (YAML) whose sidecar container names are left out of each pod's samples; the built-in rules when empty.")
 	f.StringVar(&cfg.Namespace, "namespace", cfg.Namespace, "The refiner's own namespace (model ConfigMap, leader election lease); default $POD_NAMESPACE.")
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Elect a leader so that only one replica decides pods.")
 	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", cfg.ProbeAddr, "Address for /healthz and /readyz (0 disables).")
@@ -74,6 +77,15 @@ func runRefiner(cmd *cobra.Command, cfg refinerConfig) error {
 	if err != nil {
 		return err
 	}
+	rules := imagerules.Default()
+	if cfg.RulesFile != "" {
+		if rules, err = imagerules.LoadFile(cfg.RulesFile); err != nil {
+			return err
+		}
+	}
+	// A pod is classified from its main containers' own series: an
+	// istio-proxy's CPU and memory are not the service's.
+	cfg.source.Containers = rules.IsMainContainer
 	src, closeSrc, err := cfg.source.Build()
 	if err != nil {
 		return err
