@@ -40,6 +40,12 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		"the webhook cannot read other Secrets": {
 			sa: "webhook", what: access{Namespace: ns, Verb: "get", Resource: "secrets", Name: "influxdb"},
 		},
+		"the webhook creates its certificate Secret the first time": {
+			sa: "webhook", what: access{Namespace: ns, Verb: "create", Resource: "secrets"}, allow: true,
+		},
+		"the webhook cannot create Secrets elsewhere": {
+			sa: "webhook", what: access{Namespace: "shop", Verb: "create", Resource: "secrets"},
+		},
 		"the webhook cannot list Secrets": {
 			sa: "webhook", what: access{Namespace: ns, Verb: "list", Resource: "secrets"},
 		},
@@ -82,6 +88,12 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		"the refiner records Events": {
 			sa: "refiner", what: access{Namespace: "shop", Verb: "create", Group: "events.k8s.io", Resource: "events"}, allow: true,
 		},
+		"the refiner records core Events": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "create", Resource: "events"}, allow: true,
+		},
+		"the refiner cannot delete Events": {
+			sa: "refiner", what: access{Namespace: "shop", Verb: "delete", Resource: "events"},
+		},
 		"the refiner cannot read Secrets": {
 			sa: "refiner", what: access{Namespace: ns, Verb: "get", Resource: "secrets", Name: "podclass-webhook-tls"},
 		},
@@ -93,6 +105,21 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		},
 		"the trainer publishes the model ConfigMap": {
 			sa: "trainer", what: access{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "podclass-model"}, allow: true,
+		},
+		"the trainer creates the first model ConfigMap": {
+			sa: "trainer", what: access{Namespace: ns, Verb: "create", Resource: "configmaps"}, allow: true,
+		},
+		"the trainer cannot create ConfigMaps elsewhere": {
+			sa: "trainer", what: access{Namespace: "shop", Verb: "create", Resource: "configmaps"},
+		},
+		"the trainer records Events in its namespace": {
+			sa: "trainer", what: access{Namespace: ns, Verb: "create", Group: "events.k8s.io", Resource: "events"}, allow: true,
+		},
+		"the trainer records core Events in its namespace": {
+			sa: "trainer", what: access{Namespace: ns, Verb: "create", Resource: "events"}, allow: true,
+		},
+		"the trainer cannot record Events elsewhere": {
+			sa: "trainer", what: access{Namespace: "shop", Verb: "create", Resource: "events"},
 		},
 		"the trainer cannot change the rules ConfigMap": {
 			sa: "trainer", what: access{Namespace: ns, Verb: "update", Resource: "configmaps", Name: "podclass-rules"},
