@@ -42,7 +42,7 @@ const (
 	FLogsfsGrowth
 	FLogWorkingSetPerCore
 
-	// The process-structure group (GroupProcess): from cAdvisor's
+	// The process-structure group: from cAdvisor's
 	// container_processes, container_threads, container_file_descriptors
 	// and container_sockets. Keep them last and together.
 	FLogProcesses
