@@ -9,7 +9,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/internal/harness/testenv"
+	"github.com/podclass/podclass/trainer"
 )
 
 // TestRBACIsLeastPrivilege asks the apiserver's authorizer, after the
@@ -100,6 +102,12 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		"the trainer lists pods": {
 			sa: "trainer", what: access{Verb: "list", Resource: "pods"}, allow: true,
 		},
+		"the trainer cannot watch pods": {
+			sa: "trainer", what: access{Verb: "watch", Resource: "pods"},
+		},
+		"the trainer cannot get a pod by name": {
+			sa: "trainer", what: access{Namespace: "kube-system", Verb: "get", Resource: "pods", Name: "kube-apiserver"},
+		},
 		"the trainer cannot patch pods": {
 			sa: "trainer", what: access{Namespace: "shop", Verb: "patch", Resource: "pods"},
 		},
@@ -138,6 +146,28 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		}
 		if len(l.Items) != 1 {
 			t.Errorf("listed %d ConfigMaps, want the model", len(l.Items))
+		}
+	})
+	t.Run("the trainer reads the pods of opted-in namespaces with these rights", func(t *testing.T) {
+		ctx := context.Background()
+		env.Namespace(t, "shop", true)
+		env.Namespace(t, "legacy", false)
+		for _, ns := range []string{"shop", "legacy"} {
+			p := testPod(ns, "db", nil, nil, "mysql:8")
+			if err := env.Client.Create(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		trainerSA := impersonating(t, env, rest.ImpersonationConfig{
+			UserName: "system:serviceaccount:" + ns + ":podclass-trainer",
+			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		})
+		pods, err := trainer.ClusterPods(ctx, trainerSA, imagerules.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods) != 1 || pods[0].Key.Namespace != "shop" {
+			t.Errorf("the trainer read %v, want the one pod of the opted-in namespace", pods)
 		}
 	})
 	for name, tc := range tests {
