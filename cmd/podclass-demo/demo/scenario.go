@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/lineprotocol"
 	"github.com/podclass/podclass/trainer"
@@ -16,6 +17,8 @@ var images = map[string]string{
 	"mysql": "docker.io/bitnami/mariadb:11.4", "postgresql": "postgres:16", "redis": "redis:7",
 	"memcached": "memcached:1.6", "nginx": "nginx:1.27", "apache": "httpd:2.4",
 	"mosquitto": "eclipse-mosquitto:2", "haproxy": "haproxy:3.0",
+	"rabbitmq": "rabbitmq:3.13", "zookeeper": "zookeeper:3.8", "etcd": "quay.io/coreos/etcd:v3.5.15",
+	"prometheus": "prom/prometheus:v2.53.0",
 }
 
 // demoPod is one pod the demo creates and the recording it replays.
@@ -39,7 +42,8 @@ type corpus struct {
 }
 
 func loadCorpus(ctx context.Context, dir string) (*corpus, error) {
-	mem, _, err := lineprotocol.LoadFile(ctx, filepath.Join(dir, "metrics.lp"), lineprotocol.Options{})
+	// The recorded exporter sidecars are left out, as the refiner does.
+	mem, _, err := lineprotocol.LoadFile(ctx, filepath.Join(dir, "metrics.lp"), lineprotocol.Options{Containers: imagerules.Default().IsMainContainer})
 	if err != nil {
 		return nil, fmt.Errorf("loading the recorded corpus: %w", err)
 	}
@@ -53,8 +57,10 @@ func loadCorpus(ctx context.Context, dir string) (*corpus, error) {
 
 // scenario picks the pods to replay: per class the last recorded pod (by
 // name) long enough for the model's window, held out of the demo's training
-// so the accuracy it shows is on pods the model never saw. It returns the
-// demo pods and the corpus pods left for training.
+// together with every pod recorded under the same load scenario (its twins
+// on the other machine shape), so the accuracy it shows is on pods and loads
+// the model never saw. Foreign services (known=false) are never trained on.
+// It returns the demo pods and the corpus pods left for training.
 func (c *corpus) scenario(window int) ([]demoPod, []trainer.Pod) {
 	held := map[string]trainer.Pod{}
 	byClass := map[string][]trainer.Pod{}
@@ -96,11 +102,18 @@ func (c *corpus) scenario(window int) ([]demoPod, []trainer.Pod) {
 		// A namespace that did not opt in.
 		add("legacy", "legacy-0", [][2]string{{"main", images[classes[1]]}}, false, take(classes[1], 2))
 	}
+	heldScenario := map[string]bool{}
+	for _, p := range held {
+		if sc := p.Columns["scenario"]; sc != "" {
+			heldScenario[p.Class+"/"+sc] = true
+		}
+	}
 	var train []trainer.Pod
 	for _, p := range c.pods {
-		if _, ok := held[p.Key.String()]; !ok {
-			train = append(train, p)
+		if _, ok := held[p.Key.String()]; ok || heldScenario[p.Class+"/"+p.Columns["scenario"]] || p.Columns["known"] == "false" {
+			continue
 		}
+		train = append(train, p)
 	}
 	return out, train
 }
