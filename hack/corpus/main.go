@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -66,10 +67,26 @@ func record() int {
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	flag.Parse()
 	if *list {
-		fmt.Println("| class | scenario | server options and load |")
-		fmt.Println("|---|---|---|")
+		fmt.Println("| class | scenario | machines | server options and load |")
+		fmt.Println("|---|---|---|---|")
+		byClass := map[string][]*Scenario{}
 		for _, s := range scenarios {
-			fmt.Printf("| %s | %s | %s |\n", s.Class, s.Name, s.Desc)
+			byClass[s.Class] = append(byClass[s.Class], s)
+		}
+		for _, s := range scenarios {
+			list := byClass[s.Class]
+			i := slices.Index(list, s)
+			var on []string
+			for _, name := range []string{"cpu1", "cpu2"} {
+				if machines[name].pick(i, len(list)) {
+					on = append(on, name)
+				}
+			}
+			class := s.Class
+			if classes[s.Class].Foreign {
+				class += " (foreign)"
+			}
+			fmt.Printf("| %s | %s | %s | %s |\n", class, s.Name, strings.Join(on, ", "), s.Desc)
 		}
 		return 0
 	}
