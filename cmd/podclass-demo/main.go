@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,14 +13,7 @@ import (
 	"github.com/podclass/podclass/internal/harness/tools"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newCommand().ExecuteContext(ctx); err != nil {
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { options.Execute(newCommand()) }
 
 func newCommand() *cobra.Command {
 	o := demo.Options{AssetsDir: tools.EnvtestAssets(), InfluxBinary: tools.Influxd(), CorpusDir: "testdata/corpus",

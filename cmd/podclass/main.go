@@ -2,18 +2,9 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/cmd/podclass/app"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.NewCommand(ctx).Execute(); err != nil {
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { options.Execute(app.NewCommand(context.Background())) }

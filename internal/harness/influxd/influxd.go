@@ -1,7 +1,6 @@
 package influxd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -186,7 +185,7 @@ func (s *Server) Restart() error {
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
-	if err := waitPing(s.URL, exited); err != nil {
+	if err := tools.WaitHTTP(s.URL+"/ping", http.StatusNoContent, "influxd", exited, startTimeout, 50*time.Millisecond); err != nil {
 		_ = s.stop()
 		return fmt.Errorf("influxd did not come up: %w\n--- influxd log ---\n%s", err, tail(s.logPath))
 	}
@@ -213,33 +212,6 @@ func (s *Server) stop() error {
 		return nil
 	case <-time.After(10 * time.Second):
 		return errors.New("influxd did not exit after SIGKILL")
-	}
-}
-
-// waitPing polls /ping until 204, the process exits, or startTimeout.
-func waitPing(base string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ping", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-			err = fmt.Errorf("/ping: %s", resp.Status)
-		}
-		last = err
-		select {
-		case <-exited:
-			return errors.New("influxd exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no answer within %v: %w", startTimeout, last)
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

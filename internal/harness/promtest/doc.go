@@ -13,5 +13,5 @@
 //	}})
 //	src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
 //
-// A harness: imported only by tests; it imports only the freeport harness.
+// A harness: imported only by tests; it imports only the freeport and tools harnesses.
 package promtest

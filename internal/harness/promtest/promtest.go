@@ -2,7 +2,6 @@ package promtest
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/podclass/podclass/internal/harness/freeport"
+	"github.com/podclass/podclass/internal/harness/tools"
 )
 
 // startTimeout bounds waiting for /-/ready; generous for shared CI cores.
@@ -116,7 +116,7 @@ func Start(tb testing.TB, series []Series) *Server {
 	}
 	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
 	tb.Cleanup(s.stop)
-	if err := s.waitReady(); err != nil {
+	if err := tools.WaitHTTP(s.URL+"/-/ready", http.StatusOK, "prometheus", s.exited, startTimeout, 100*time.Millisecond); err != nil {
 		tb.Fatalf("promtest: prometheus did not come up: %v\n--- prometheus log ---\n%s", err, tail(s.logPath))
 	}
 	return s
@@ -137,32 +137,6 @@ func (s *Server) stop() {
 	case <-time.After(10 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-	}
-}
-
-func (s *Server) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("/-/ready: %s", resp.Status)
-		}
-		last = err
-		select {
-		case <-s.exited:
-			return errors.New("prometheus exited")
-		case <-ctx.Done():
-			return fmt.Errorf("not ready within %v: %w", startTimeout, last)
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 

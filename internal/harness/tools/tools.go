@@ -1,8 +1,12 @@
 package tools
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Versions hack/tools.sh builds.
@@ -50,4 +54,33 @@ func Helm() string {
 		return p
 	}
 	return filepath.Join(Cache(), "helm-"+HelmVersion, "helm")
+}
+
+// WaitHTTP polls url every interval until it answers status, the process
+// whose exit closes exited stops (an error naming it), or timeout passes (an
+// error with the last answer): how a harness knows a server it started is up.
+func WaitHTTP(url string, status int, name string, exited <-chan struct{}, timeout, interval time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", req.URL.Path, resp.Status)
+		}
+		last = err
+		select {
+		case <-exited:
+			return fmt.Errorf("%s exited", name)
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %v: %w", timeout, last)
+		case <-time.After(interval):
+		}
+	}
 }
