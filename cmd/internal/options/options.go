@@ -113,7 +113,7 @@ func (s *Source) Validate() error {
 // Build returns the configured source and its close function.
 func (s *Source) Build() (samples.Source, func(), error) {
 	if s.Kind == "prometheus" {
-		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize, Containers: s.Containers})
+		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize, Timeout: s.QueryTimeout, Containers: s.Containers})
 		if err != nil {
 			return nil, nil, fmt.Errorf("metrics source: %w", err)
 		}
