@@ -494,7 +494,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 		f.t = t
 		p := f.createPod("shop", "silent-0", images[classes[0]])
 		f.ageTo(p, 70*time.Second)
-		time.Sleep(500 * time.Millisecond) // several ticks
+		waitTicks(t, r, 3) // ticks that saw the pod at 70 s without metrics
 		if s := f.annotations(p)[api.StatusAnnotation]; s != api.StatusPending {
 			t.Fatalf("a pod without metrics left pending before its timeout: %s", s)
 		}
@@ -553,7 +553,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 		testenv.WaitFor(t, 10*time.Second, "readiness to report the store failing", func() (bool, error) {
 			return r.MetricsStoreCheck(nil) != nil, nil
 		})
-		time.Sleep(time.Second)
+		waitTicks(t, r, 2) // more failing ticks with the pod due
 		if s := f.annotations(p)[api.StatusAnnotation]; s != api.StatusPending {
 			t.Fatalf("status %s during the outage, want pending", s)
 		}
@@ -617,8 +617,8 @@ func TestRefinerEndToEnd(t *testing.T) {
 	t.Run("two replicas with leader election decide each pod once", func(t *testing.T) {
 		f.t = t
 		stop()
-		f.startRefiner(true)
-		f.startRefiner(true)
+		r1, _ := f.startRefiner(true)
+		r2, _ := f.startRefiner(true)
 		var pods []*corev1.Pod
 		for i, c := range classes {
 			for j, rec := range f.rec[c] {
@@ -636,7 +636,12 @@ func TestRefinerEndToEnd(t *testing.T) {
 		for _, p := range pods {
 			f.waitStatus(p, api.StatusClassified)
 		}
-		time.Sleep(time.Second) // let a second decision, were there one, land
+		// Let a second decision land, were there one: the leader ticks on
+		// after every pod was decided (only the leader ticks).
+		before := r1.Ticks() + r2.Ticks()
+		testenv.WaitFor(t, testTimeout, "three more ticks of the leader", func() (bool, error) {
+			return r1.Ticks()+r2.Ticks() >= before+3, nil
+		})
 		lease := &coordinationv1.Lease{}
 		if err := f.env.Client.Get(ctx, client.ObjectKey{Namespace: ownNamespace, Name: refiner.LeaderElectionID}, lease); err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") == "" {
 			t.Errorf("no replica holds the leader lease: %v %v", err, lease.Spec.HolderIdentity)
@@ -650,4 +655,13 @@ func TestRefinerEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// waitTicks waits until r has finished n more ticks: a positive signal that
+// it looked at its pods again, where sleeping would pass vacuously on a slow
+// machine.
+func waitTicks(t *testing.T, r *refiner.Refiner, n int64) {
+	t.Helper()
+	target := r.Ticks() + n
+	testenv.WaitFor(t, testTimeout, fmt.Sprintf("%d more ticks", n), func() (bool, error) { return r.Ticks() >= target, nil })
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -87,6 +88,7 @@ type Refiner struct {
 	tracker *tracker
 	pods    *PodTracker
 	health  health
+	ticks   atomic.Int64
 	// log is the package logger, or the manager's after Setup.
 	log logr.Logger
 }
@@ -148,7 +150,9 @@ func (r *Refiner) Start(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		if _, err := r.Tick(ctx); err != nil && ctx.Err() == nil {
+		_, err := r.Tick(ctx)
+		r.ticks.Add(1)
+		if err != nil && ctx.Err() == nil {
 			wait = min(max(wait*2, r.Interval), r.MaxBackoff)
 			r.log.Error(err, "Tick failed; pods stay pending", "retryIn", wait)
 		} else {
@@ -416,6 +420,11 @@ func truncate(s string, n int) string {
 	}
 	return s[:n-3] + "..."
 }
+
+// Ticks counts the ticks Start has finished (failed ones too), so that a
+// test can wait for the refiner to have looked at its pods again instead of
+// sleeping and hoping it did.
+func (r *Refiner) Ticks() int64 { return r.ticks.Load() }
 
 // Waiting returns how many pods wait for a decision.
 func (r *Refiner) Waiting() int { return r.tracker.len() }
