@@ -23,8 +23,10 @@ const (
 )
 
 // Result annotations. Only podclass writes them: the webhook overwrites or
-// removes any a user sets at CREATE, and the chart's ValidatingAdmissionPolicy
-// refuses UPDATEs of them by anyone but the refiner.
+// removes any a user sets at CREATE; the chart's ValidatingAdmissionPolicy
+// admits at CREATE only what the webhook writes and refuses changes on UPDATE,
+// pods/status and Bindings by anyone but the refiner; the refiner re-decides
+// results it did not write and, on every decision, writes or removes each.
 const (
 	ClassAnnotation            = Prefix + "class"
 	FamilyAnnotation           = Prefix + "family"
