@@ -23,34 +23,53 @@ type Machine struct {
 	// Opts are the config defaults operators pick for a node of this size;
 	// a scenario's own Opts win over them.
 	Opts map[string]string
-	// first says which scenarios of a class (by index in the class's list)
+	// Env is added to the environment of every process in the pod's own
+	// cgroups (server and sidecar): how a shape sizes runtime pools that
+	// would otherwise follow the CPUs of the recording machine.
+	Env []string
+	// part says which scenarios of a class (by index in the class's list)
 	// this shape records; see pick.
-	first bool
+	part int
 }
 
 var machines = map[string]*Machine{
-	"cpu1": {Name: "cpu1", Node: "edge-node-1", CPUs: "0", NCPU: 1, Memory: 1 << 30, first: true,
+	"cpu1": {Name: "cpu1", Node: "edge-node-1", CPUs: "0", NCPU: 1, Memory: 1 << 30, part: 1,
 		Opts: map[string]string{"workers": "1", "nbthread": "1", "buffer_pool": "128M", "shared_buffers": "128MB",
 			"threads": "2", "zk_heap": "256", "mem": "64"}},
-	"cpu2": {Name: "cpu2", Node: "worker-7", CPUs: "0-1", NCPU: 2, Memory: 3 << 30,
+	"cpu2": {Name: "cpu2", Node: "worker-7", CPUs: "0-1", NCPU: 2, Memory: 3 << 30, part: 2,
 		Opts: map[string]string{"workers": "2", "nbthread": "2", "buffer_pool": "256M", "shared_buffers": "256MB",
 			"threads": "4", "zk_heap": "768", "mem": "128"}},
+	// cpu4sim is a 4-CPU node's pool sizing on the recording machine's 2
+	// CPUs: every runtime that sizes itself from the CPUs it sees is told 4
+	// (Go's GOMAXPROCS, the JVM's ActiveProcessorCount, Erlang's
+	// schedulers), and the auto-sized server pools are what `auto` gives on
+	// 4 CPUs (nginx workers, haproxy nbthread), with a bigger node's memory
+	// defaults. The CPU time itself still comes from 2 CPUs.
+	"cpu4sim": {Name: "cpu4sim", Node: "big-node-3", CPUs: "0-1", NCPU: 4, Memory: 4 << 30, part: 3,
+		Env: []string{"GOMAXPROCS=4", "JVMFLAGS=-XX:ActiveProcessorCount=4", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 4:4"},
+		Opts: map[string]string{"workers": "4", "nbthread": "4", "buffer_pool": "512M", "shared_buffers": "512MB",
+			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 }
 
 // pick reports whether scenario i of a class with n scenarios is recorded on
-// m. Both shapes record the idle scenario and the scenario at index 3 (the same
-// load on two machines); the first shape records the first half of the rest,
-// the second shape the other half, so most loads are seen on one machine only
-// and leave-machine-out also tests unseen loads.
+// m. Every shape records the idle scenario and the scenario at index 3 (the
+// same load on every machine); cpu1 records the first half of the rest, cpu2
+// the other half, so most loads are seen on one of them only and
+// leave-machine-out also tests unseen loads; cpu4sim records every other
+// scenario, overlapping both.
 func (m *Machine) pick(i, n int) bool {
 	if i == 0 || i == 3 {
 		return true
 	}
 	half := (n+1)/2 + 1
-	if m.first {
+	switch m.part {
+	case 1:
 		return i < half
+	case 2:
+		return i >= half
+	default:
+		return i%2 == 0
 	}
-	return i >= half
 }
 
 // confine writes the machine's CPU set and memory limit into cg (which must

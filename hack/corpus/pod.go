@@ -234,6 +234,9 @@ func (p *Pod) command(ctx context.Context, s Spec) (*exec.Cmd, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Dir = p.Dir
 	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + p.Dir, "LANG=C.UTF-8"}, s.Env...)
+	if cg == p.cg || (p.side != nil && cg == p.side.cg) {
+		cmd.Env = append(cmd.Env, p.Machine.Env...)
+	}
 	cmd.Stdin = s.Stdin
 	if s.Out != "" {
 		f, err := os.OpenFile(s.Out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
