@@ -203,7 +203,11 @@ func withoutScope(rules []admissionregistrationv1.RuleWithOperations) []admissio
 func TestAdmissionPolicyGuardsEveryResultAnnotation(t *testing.T) {
 	objs := testenv.RenderChart(t, releaseNamespace)
 	vap := &admissionregistrationv1.ValidatingAdmissionPolicy{}
-	testenv.Convert(t, testenv.Find(objs, "ValidatingAdmissionPolicy")[0], vap)
+	for _, o := range testenv.Find(objs, "ValidatingAdmissionPolicy") {
+		if o.GetName() == "podclass-protect-results" {
+			testenv.Convert(t, o, vap)
+		}
+	}
 	for _, v := range vap.Spec.Variables {
 		if v.Name != "resultKeys" {
 			continue

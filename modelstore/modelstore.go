@@ -72,7 +72,7 @@ func Publish(ctx context.Context, c client.Client, namespace, name string, model
 		err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cm)
 		if apierrors.IsNotFound(err) {
 			cm = &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Annotations: map[string]string{VersionAnnotation: version}},
+				ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Annotations: map[string]string{VersionAnnotation: version, DigestAnnotation: Digest(raw)}},
 				Data:       map[string]string{Key: string(raw)},
 			}
 			return c.Create(ctx, cm)
@@ -95,6 +95,7 @@ func Publish(ctx context.Context, c client.Client, namespace, name string, model
 			cm.Annotations = map[string]string{}
 		}
 		cm.Annotations[VersionAnnotation] = version
+		cm.Annotations[DigestAnnotation] = Digest(raw)
 		return c.Update(ctx, cm)
 	})
 }

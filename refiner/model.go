@@ -71,6 +71,11 @@ type ModelLoader struct {
 	Name      string
 	// Load parses a model file; classifier.Load unless a test swaps it.
 	Load func([]byte) (Model, error)
+	// RequireDigest serves only a model the trainer published (its SHA-256
+	// matches modelstore.DigestAnnotation, which the chart's admission policy
+	// lets only the trainer write) or the embedded default; anything else in
+	// the ConfigMap is refused like a corrupt model.
+	RequireDigest bool
 }
 
 // SetupWithManager registers the loader for the one ConfigMap it watches.
@@ -104,6 +109,12 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if len(data) == 0 {
 		l.reject(ctx, cm, modelstore.ErrNoModel)
 		return ctrl.Result{}, nil
+	}
+	if l.RequireDigest {
+		if err := modelstore.Verify(cm, data); err != nil {
+			l.reject(ctx, cm, err)
+			return ctrl.Result{}, nil
+		}
 	}
 	m, err := l.Load(data)
 	if err != nil {

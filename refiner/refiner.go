@@ -44,6 +44,9 @@ type Options struct {
 	Workers int
 	// SetClassLabel also writes the class as a pod label.
 	SetClassLabel bool
+	// RequireModelDigest serves from the model ConfigMap only a model the
+	// trainer published, or the embedded default (ModelLoader.RequireDigest).
+	RequireModelDigest bool
 	// ExcludedNamespaces are never decided; Setup adds kube-system and the
 	// refiner's own namespace.
 	ExcludedNamespaces []string
@@ -115,7 +118,7 @@ func Setup(mgr ctrl.Manager, o Options, src samples.Source, models *ModelHolder,
 		return nil, fmt.Errorf("setting up the pod tracker: %w", err)
 	}
 	if modelConfigMap != "" {
-		l := &ModelLoader{Client: mgr.GetClient(), Holder: models, Recorder: rec, Namespace: namespace, Name: modelConfigMap}
+		l := &ModelLoader{Client: mgr.GetClient(), Holder: models, Recorder: rec, Namespace: namespace, Name: modelConfigMap, RequireDigest: o.RequireModelDigest}
 		if err := l.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the model loader: %w", err)
 		}

@@ -72,6 +72,9 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- define "podclass.refinerUser" -}}
 system:serviceaccount:{{ .Release.Namespace }}:{{ include "podclass.refinerName" . }}
 {{- end }}
+{{- define "podclass.trainerUser" -}}
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "podclass.trainerName" . }}
+{{- end }}
 
 {{/* The result annotations only podclass writes: api.ResultAnnotations (a test keeps them equal). */}}
 {{- define "podclass.resultAnnotations" -}}

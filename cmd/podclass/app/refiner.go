@@ -59,6 +59,7 @@ func newRefinerCommand() *cobra.Command {
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "Concurrent pod patches.")
 	f.BoolVar(&cfg.SetClassLabel, "set-class-label", cfg.SetClassLabel, "Also write the decided class as the podclass.io/class label.")
 	f.StringVar(&cfg.ModelConfigMap, "model-configmap", cfg.ModelConfigMap, "ConfigMap (in --namespace) holding the model under key model.json; hot-reloaded.")
+	f.BoolVar(&cfg.RequireModelDigest, "require-model-digest", cfg.RequireModelDigest, "Serve from --model-configmap only a model the trainer published (its SHA-256 matches the podclass.io/model-sha256 annotation) or the embedded default.")
 	f.StringVar(&cfg.ModelFile, "model", cfg.ModelFile, "Model file used at start; the embedded default model when empty.")
 	f.StringVar(&cfg.RulesFile, "rules", cfg.RulesFile, "Image rules file (YAML) whose sidecar container names are left out of each pod's samples; the built-in rules when empty.")
 	f.StringVar(&cfg.Namespace, "namespace", cfg.Namespace, "The refiner's own namespace (model ConfigMap, leader election lease); default $POD_NAMESPACE.")
