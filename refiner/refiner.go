@@ -350,6 +350,9 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 			note += ", model " + v
 		}
 		note += ")"
+		if w.Untrusted {
+			note += "; replaced a result podclass did not write"
+		}
 		if d.Explanation != "" {
 			note += ": " + d.Explanation
 		}

@@ -3,6 +3,7 @@ package refiner_test
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podclass/podclass/api"
+	"github.com/podclass/podclass/internal/harness/testenv"
 )
 
 // TestRefinerDistrustsResultsItDidNotWrite stores forged results the way a
@@ -60,6 +62,14 @@ func TestRefinerDistrustsResultsItDidNotWrite(t *testing.T) {
 		if !ok || got[api.StatusAnnotation] != api.StatusClassified || got[api.ClassAnnotation] != f.rec[class][0].want {
 			t.Fatalf("annotations %v; want the pod decided afresh as %s by model %s", got, f.rec[class][0].want, want)
 		}
+		testenv.WaitFor(t, 10*time.Second, "a Classified event saying a forged result was replaced", func() (bool, error) {
+			for _, e := range f.events("forged-late", p.Name, "Classified") {
+				if strings.Contains(e.Note, "replaced a result podclass did not write") {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
 	})
 
 	t.Run("a backfilled pod without metrics has every result key written by podclass", func(t *testing.T) {
