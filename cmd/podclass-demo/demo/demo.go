@@ -88,12 +88,17 @@ func Run(ctx context.Context, o Options) (err error) {
 		return errors.New("the corpus has no class with 3 pods long enough to replay")
 	}
 
-	ui.step("starting kube-apiserver and etcd (%s), and InfluxDB %s", o.AssetsDir, influxd.Version)
+	ui.step("starting kube-apiserver and etcd (%s)", o.AssetsDir)
+	ui.step("starting InfluxDB %s", influxd.Version)
 	cluster, err := localcluster.Start(localcluster.Options{AssetsDir: o.AssetsDir, Influxd: o.InfluxBinary})
 	if err != nil {
 		return err
 	}
-	defer func() { ui.step("stopping InfluxDB, kube-apiserver and etcd"); _ = cluster.Stop() }()
+	defer func() {
+		ui.step("stopping InfluxDB")
+		ui.step("stopping kube-apiserver and etcd")
+		_ = cluster.Stop()
+	}()
 	cfg, kube, db := cluster.Config, cluster.Client, cluster.Influx
 	for ns, optIn := range map[string]bool{ownNamespace: false, "shop": true, "legacy": false} {
 		if err := cluster.Namespace(ctx, ns, optIn); err != nil {
