@@ -44,6 +44,18 @@ type Options struct {
 	Influxd string
 }
 
+// StartTimeout and StopTimeout bound how long etcd and kube-apiserver may
+// take to start (answer their health check) and to stop, for every control
+// plane Start brings up and for testenv's apiserver restarts. envtest's 20 s
+// default failed on a busy 2-core CI machine (kube-apiserver's first start
+// runs its post-start hooks and bootstrap RBAC while tests compile and an
+// InfluxDB runs next to it); a timeout that long only delays a real failure.
+// KUBEBUILDER_CONTROLPLANE_START_TIMEOUT and …_STOP_TIMEOUT still override them.
+const (
+	StartTimeout = 3 * time.Minute
+	StopTimeout  = time.Minute
+)
+
 // Cluster is what Start brought up.
 type Cluster struct {
 	Env    *envtest.Environment
@@ -77,23 +89,7 @@ func Start(o Options) (*Cluster, error) {
 			return nil, fmt.Errorf("envtest binary %s missing in %s: run `hack/tools.sh envtest` (or `make tools`)", bin, dir)
 		}
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: dir,
-		ErrorIfCRDPathMissing: true,
-		CRDDirectoryPaths:     o.CRDDirectoryPaths,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: o.Webhooks},
-	}
-	if o.APIServerCertDir != "" {
-		env.ControlPlane = envtest.ControlPlane{APIServer: &envtest.APIServer{CertDir: o.APIServerCertDir}}
-	}
-	args := env.ControlPlane.GetAPIServer().Configure()
-	// On SIGTERM, end open watches at once and wait at most 2 s for them to
-	// drain, so the apiserver stops in about a second even while informers
-	// watch it (see testenv's RestartAPIServer).
-	args.Set("shutdown-watch-termination-grace-period", "2s")
-	for k, v := range o.APIServerFlags {
-		args.Set(k, v)
-	}
+	env := environment(o, dir)
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
@@ -115,6 +111,40 @@ func Start(o Options) (*Cluster, error) {
 		c.stops = append(c.stops, c.Influx.Stop)
 	}
 	return c, nil
+}
+
+// environment is the envtest environment Start starts.
+func environment(o Options, dir string) *envtest.Environment {
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: dir,
+		ErrorIfCRDPathMissing: true,
+		CRDDirectoryPaths:     o.CRDDirectoryPaths,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: o.Webhooks},
+		// Left zero when the variable is set: envtest then reads it.
+		ControlPlaneStartTimeout: timeout("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT", StartTimeout),
+		ControlPlaneStopTimeout:  timeout("KUBEBUILDER_CONTROLPLANE_STOP_TIMEOUT", StopTimeout),
+	}
+	if o.APIServerCertDir != "" {
+		env.ControlPlane = envtest.ControlPlane{APIServer: &envtest.APIServer{CertDir: o.APIServerCertDir}}
+	}
+	args := env.ControlPlane.GetAPIServer().Configure()
+	// On SIGTERM, end open watches at once and wait at most 2 s for them to
+	// drain, so the apiserver stops in about a second even while informers
+	// watch it (see testenv's RestartAPIServer).
+	args.Set("shutdown-watch-termination-grace-period", "2s")
+	for k, v := range o.APIServerFlags {
+		args.Set(k, v)
+	}
+	return env
+}
+
+// timeout is def unless the environment variable is set (to anything:
+// envtest parses it and reports a bad value).
+func timeout(variable string, def time.Duration) time.Duration {
+	if os.Getenv(variable) != "" {
+		return 0
+	}
+	return def
 }
 
 // Stop stops what Start started, last first.
