@@ -69,14 +69,19 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 		return isPolicyDenial(err), err
 	})
 
-	// The trainer's first publication: the chart's default model and a new
-	// one would not both fit the ConfigMap, so it starts from none.
-	if err := env.Client.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: releaseNamespace, Name: cmName}}); err != nil {
-		t.Fatal(err)
-	}
+	// The trainer's first publication, over the chart's shipped model
+	// (modelstore compresses both to fit the ConfigMap).
 	model, err := classifier.Default()
 	if err != nil {
 		t.Fatal(err)
+	}
+	model.SetEvaluation([]byte(`{"macro_f1": 0.95}`)) // another file than the shipped one
+	verifies := func(cm *corev1.ConfigMap) error {
+		data, err := modelstore.Data(cm)
+		if err != nil {
+			return err
+		}
+		return modelstore.Verify(cm, data)
 	}
 	t.Run("the trainer publishes a model with its digest", func(t *testing.T) {
 		if err := modelstore.Publish(ctx, trainer, releaseNamespace, cmName, model); err != nil {
@@ -86,7 +91,7 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 		if err := env.Client.Get(ctx, key, cm); err != nil {
 			t.Fatal(err)
 		}
-		if err := modelstore.Verify(cm, modelstore.Data(cm)); err != nil || cm.Annotations[modelstore.DigestAnnotation] == "" {
+		if err := verifies(cm); err != nil || cm.Annotations[modelstore.DigestAnnotation] == "" {
 			t.Errorf("the published model does not verify: %v", err)
 		}
 	})
@@ -103,7 +108,10 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 			edit: func(cm *corev1.ConfigMap) { delete(cm.Annotations, modelstore.DigestAnnotation) }, refused: true,
 		},
 		"a namespace admin can change the model, which then no longer verifies": {
-			edit: func(cm *corev1.ConfigMap) { cm.Data[modelstore.Key] += " " },
+			edit: func(cm *corev1.ConfigMap) {
+				data, _ := modelstore.Data(cm)
+				cm.BinaryData[modelstore.GzipKey] = modelstore.Compress(append(data, ' '))
+			},
 		},
 	}
 	for name, tc := range tests {
@@ -121,7 +129,7 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 	if err := env.Client.Get(ctx, key, cm); err != nil {
 		t.Fatal(err)
 	}
-	if err := modelstore.Verify(cm, modelstore.Data(cm)); err == nil {
+	if err := verifies(cm); err == nil {
 		t.Errorf("a model changed by the namespace admin still verifies")
 	}
 	t.Run("a namespace admin cannot recreate the ConfigMap with a digest of their own", func(t *testing.T) {

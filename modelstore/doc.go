@@ -1,7 +1,9 @@
 // Package modelstore is the model ConfigMap protocol, written once for the
 // trainer that publishes models and the refiner that serves them: the keys
-// (Key, PreviousKey, VersionAnnotation), Publish, Current and Decode (one
-// reader, which accepts the model under data or binaryData), and Open, the
+// (GzipKey, Key, PreviousGzipKey, VersionAnnotation, DigestAnnotation),
+// Publish (gzip-compressed, so a model and the one it replaced fit the 1 MiB
+// ConfigMap), Data, Decode and Current (one reader, which accepts gzip under
+// binaryData or plain JSON under data or binaryData), Verify, and Open, the
 // "embedded default or a file" loading every command uses.
 //
 // It imports classifier, api and the Kubernetes client only; never trainer,

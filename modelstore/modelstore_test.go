@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,7 +60,7 @@ func TestTheGateSeesTheModelTheRefinerServes(t *testing.T) {
 			if tc.cm != nil {
 				b = b.WithObjects(tc.cm)
 				// What the refiner would serve from this ConfigMap.
-				served := Data(tc.cm)
+				served, _ := Data(tc.cm)
 				if tc.wantNil != (served == nil) {
 					t.Fatalf("refiner serves %d bytes", len(served))
 				}
@@ -101,13 +102,45 @@ func TestPublishOverABinaryDataModelMovesItToPrevious(t *testing.T) {
 	if _, dup := cm.BinaryData[Key]; dup {
 		t.Error("the model key is left under binaryData too (the apiserver refuses a key in both)")
 	}
-	if cm.Data[PreviousKey] != string(def) {
-		t.Error("the replaced binaryData model is not kept as the previous model")
+	if prev, err := value(cm, PreviousKey, PreviousGzipKey); err != nil || string(prev) != string(def) {
+		t.Errorf("the replaced binaryData model is not kept as the previous model: %v", err)
 	}
 	if got, err := Decode(cm); err != nil || got.Manifest().ModelVersion != m.Manifest().ModelVersion {
 		t.Errorf("decoded %v, %v", got, err)
 	}
 	if cm.Annotations[VersionAnnotation] != m.Manifest().ModelVersion {
 		t.Errorf("version annotation %q", cm.Annotations[VersionAnnotation])
+	}
+}
+
+func TestDataReadsOneModelInOneFormat(t *testing.T) {
+	bomb := Compress(make([]byte, MaxModelBytes+1))
+	tests := map[string]struct {
+		cm      *corev1.ConfigMap
+		want    string
+		wantErr string
+	}{
+		"plain JSON under data (the chart's shipped model)": {cm: configMap(map[string]string{Key: "{}"}, nil), want: "{}"},
+		"plain JSON under binaryData":                       {cm: configMap(nil, map[string][]byte{Key: []byte("{}")}), want: "{}"},
+		"gzip under binaryData (what Publish writes)":       {cm: configMap(nil, map[string][]byte{GzipKey: Compress([]byte("{}"))}), want: "{}"},
+		"no model":                          {cm: configMap(map[string]string{"other": "x"}, nil), wantErr: "missing"},
+		"a model in two places is refused":  {cm: configMap(map[string]string{Key: "{}"}, map[string][]byte{GzipKey: Compress([]byte("[]"))}), wantErr: "keep one"},
+		"gzip under data is refused":        {cm: configMap(map[string]string{GzipKey: "{}"}, nil), wantErr: "must be under binaryData"},
+		"a .gz key that is not gzip":        {cm: configMap(nil, map[string][]byte{GzipKey: []byte("{}")}), wantErr: "not gzip"},
+		"a model that decompresses too far": {cm: configMap(nil, map[string][]byte{GzipKey: bomb}), wantErr: "more than"},
+	}
+	for tn, tc := range tests {
+		t.Run(tn, func(t *testing.T) {
+			got, err := Data(tc.cm)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -105,9 +105,9 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		}
 		return ctrl.Result{}, err
 	}
-	data := modelstore.Data(cm)
-	if len(data) == 0 {
-		l.reject(ctx, cm, modelstore.ErrNoModel)
+	data, err := modelstore.Data(cm)
+	if err != nil {
+		l.reject(ctx, cm, err)
 		return ctrl.Result{}, nil
 	}
 	if l.RequireDigest {

@@ -95,7 +95,7 @@ func newTrainCommand() *cobra.Command {
 	f.DurationVar(&o.live.Lookback, "lookback", o.live.Lookback, "With a metrics store: how far back to read samples.")
 	o.live.source.AddFlags(f)
 	f.StringVar(&o.Out, "out", o.Out, "Where to write the model JSON.")
-	f.StringVar(&o.Publish, "publish-configmap", o.Publish, "Publish the model into this ConfigMap (key model.json; the replaced model is kept as previous-model.json) if it passes the gate; the gate compares with the model in it.")
+	f.StringVar(&o.Publish, "publish-configmap", o.Publish, "Publish the model into this ConfigMap (gzip, binaryData key model.json.gz; the replaced model is kept as previous-model.json.gz) if it passes the gate; the gate compares with the model in it.")
 	f.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace of --publish-configmap (default $POD_NAMESPACE).")
 	f.Float64Var(&o.MinMacroF1, "min-macro-f1", o.MinMacroF1, "Refuse to publish a model whose held-out macro-F1 is below this.")
 	f.Float64Var(&o.Tolerance, "tolerance", o.Tolerance, "Allowed drop of held-out macro-F1 below the current model's.")

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/internal/harness/influxtest"
 	"github.com/podclass/podclass/internal/harness/replay"
 	"github.com/podclass/podclass/internal/harness/testenv"
@@ -95,7 +94,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podclass-system", Name: "podclass-model"}, cm); err != nil {
 		t.Fatalf("no model ConfigMap: %v", err)
 	}
-	m, err := classifier.Load([]byte(cm.Data[modelstore.Key]))
+	m, err := modelstore.Decode(cm)
 	if err != nil {
 		t.Fatalf("the published model does not load: %v", err)
 	}
@@ -105,7 +104,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	if cm.Annotations[modelstore.VersionAnnotation] != m.Manifest().ModelVersion {
 		t.Errorf("ConfigMap names version %q, model is %q", cm.Annotations[modelstore.VersionAnnotation], m.Manifest().ModelVersion)
 	}
-	first := cm.Data[modelstore.Key]
+	first := string(cm.BinaryData[modelstore.GzipKey])
 
 	// The quality gate refuses a model below the bar and leaves the ConfigMap alone.
 	if log, err := train("0.999"); err == nil || !strings.Contains(err.Error(), "quality gate") {
@@ -114,7 +113,7 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podclass-system", Name: "podclass-model"}, cm); err != nil {
 		t.Fatal(err)
 	}
-	if cm.Data[modelstore.Key] != first {
+	if string(cm.BinaryData[modelstore.GzipKey]) != first {
 		t.Errorf("a refused model replaced the published one")
 	}
 }
