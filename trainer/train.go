@@ -21,6 +21,13 @@ type Gate struct {
 	Current *classifier.Classifier
 	// Tolerance is the allowed drop below the current model's macro-F1.
 	Tolerance float64
+	// Reference, when set, are real recorded pods shipped with podclass
+	// (ReferencePods): the candidate must answer them about as well as
+	// Current does (CheckReference), so a model taught wrong by poisoned
+	// labels cannot pass on its own held-out score.
+	Reference []classifier.Example
+	// ReferenceTolerance is the allowed drop of the reference macro recall.
+	ReferenceTolerance float64
 }
 
 // DefaultMinMacroF1 and DefaultTolerance are the gate podclass ships with.
@@ -68,6 +75,10 @@ func (g Gate) Check(rep *Report) error {
 type TrainOptions struct {
 	Eval EvalConfig
 	Gate Gate
+	// Screen, when set, leaves out the image-labelled pods Dataset.Screen
+	// drops (one namespace's excess share of a class, pods far from their
+	// class) before anything is evaluated or trained.
+	Screen *ScreenConfig
 	// ReportDir, when set, receives the evaluation JSON and plots (also when
 	// the gate refuses the model, so the refusal can be inspected).
 	ReportDir string
@@ -79,6 +90,8 @@ type TrainResult struct {
 	Model       *classifier.Classifier
 	Report      *Report
 	ReportFiles []string
+	// Screened are the pods Screen left out.
+	Screened []Dropped
 }
 
 // Train evaluates the labelled pods by pod-grouped cross-validation (or
@@ -89,6 +102,10 @@ type TrainResult struct {
 // wraps ErrQualityGate; Model is nil.
 func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	opt.Eval.Progress = opt.Progress
+	var screened []Dropped
+	if opt.Screen != nil {
+		screened = ds.Screen(*opt.Screen, opt.Progress)
+	}
 	examples, err := ds.EvalExamples(opt.Eval.GroupBy, &opt.Eval)
 	if err != nil {
 		return nil, err
@@ -97,7 +114,7 @@ func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &TrainResult{Report: rep}
+	res := &TrainResult{Report: rep, Screened: screened}
 	if opt.ReportDir != "" {
 		files, err := WriteReport(opt.ReportDir, rep)
 		if err != nil {
@@ -122,6 +139,9 @@ func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 		return res, err
 	}
 	model.SetEvaluation(raw)
+	if err := opt.Gate.CheckReference(model, opt.Progress); err != nil {
+		return res, err
+	}
 	res.Model = model
 	return res, nil
 }
