@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,30 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 			t.Fatalf("the poisoned model passed the reference gate: %v", err)
 		}
 		t.Logf("refused: %v", err)
+	})
+	t.Run("the gate refuses a model taught all of a class under another image", func(t *testing.T) {
+		all := corpusAsCluster(t)
+		for i, p := range all.Labelled {
+			if p.Label == poison {
+				all.Labelled[i].Key.Namespace, all.Labelled[i].Image, all.Labelled[i].Label = "tenant", "mysql:8", victim
+			}
+		}
+		var log strings.Builder
+		err := gate.CheckReference(fastTrain(t, all, 2), &log)
+		t.Log(strings.TrimSpace(log.String()))
+		if !errors.Is(err, ErrQualityGate) {
+			t.Fatalf("the poisoned model passed the reference gate: %v", err)
+		}
+		t.Logf("refused: %v", err)
+	})
+	t.Run("a model of fewer classes, trained on the honest pods, passes", func(t *testing.T) {
+		fewer := corpusAsCluster(t)
+		fewer.Labelled = slices.DeleteFunc(fewer.Labelled, func(p PodData) bool { return p.Label == poison })
+		var log strings.Builder
+		if err := gate.CheckReference(fastTrain(t, fewer, 2), &log); err != nil {
+			t.Errorf("refused: %v", err)
+		}
+		t.Log(strings.TrimSpace(log.String()))
 	})
 	t.Run("a model trained on the honest pods with another seed passes", func(t *testing.T) {
 		var log strings.Builder
