@@ -33,6 +33,10 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 			args:        []string{"--set", "trainer.foreignCalibration=true", "--set-json", "trainer.oodMargin=0.8"},
 			trainerArgs: []string{"--foreign-calibration", "--ood-margin=0.8"},
 		},
+		"a trainer that lets two namespaces teach a class": {
+			args:        []string{"--set-json", "trainer.maxNamespaceShare=0.5", "--set", "trainer.farFactor=3"},
+			trainerArgs: []string{"--max-namespace-share=0.5", "--far-factor=3"},
+		},
 		"prometheus metrics": {
 			args: []string{"--set", "metrics.source=prometheus", "--set", "trainer.enabled=false"},
 		},

@@ -23,12 +23,20 @@ type trainFlags struct {
 	MinMacroF1 float64
 	Tolerance  float64
 	Current    string
+	// Poisoning (issue 12 item 8): the screen of image-labelled pods and
+	// the reference set.
+	MaxNamespaceShare  float64
+	FarFactor          float64
+	Reference          bool
+	ReferenceTolerance float64
 }
 
 func newTrainCommand() *cobra.Command {
 	o := trainFlags{Namespace: os.Getenv("POD_NAMESPACE"), datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples,
 		live: &liveInput{source: options.DefaultSource(), Lookback: 24 * time.Hour}},
-		MinMacroF1: trainer.DefaultMinMacroF1, Tolerance: trainer.DefaultTolerance}
+		MinMacroF1: trainer.DefaultMinMacroF1, Tolerance: trainer.DefaultTolerance,
+		MaxNamespaceShare: trainer.DefaultMaxNamespaceShare, FarFactor: trainer.DefaultFarFactor,
+		Reference: true, ReferenceTolerance: trainer.DefaultReferenceTolerance}
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a model from labelled pods, evaluate it by pod hold-out and publish it if it passes the quality gate",
@@ -42,6 +50,15 @@ func newTrainCommand() *cobra.Command {
 			}
 			if o.MinMacroF1 < 0 || o.MinMacroF1 > 1 {
 				return fmt.Errorf("--min-macro-f1 %v is not in [0,1]", o.MinMacroF1)
+			}
+			if o.MaxNamespaceShare < 0 || o.MaxNamespaceShare > 1 {
+				return fmt.Errorf("--max-namespace-share %v is not in [0,1]", o.MaxNamespaceShare)
+			}
+			if o.FarFactor < 0 {
+				return fmt.Errorf("--far-factor %v is negative", o.FarFactor)
+			}
+			if o.ReferenceTolerance < 0 || o.ReferenceTolerance > 1 {
+				return fmt.Errorf("--reference-tolerance %v is not in [0,1]", o.ReferenceTolerance)
 			}
 			return o.validate()
 		},
@@ -59,7 +76,20 @@ func newTrainCommand() *cobra.Command {
 			if cur != nil {
 				gate.Current = cur
 			}
-			res, err := trainer.Train(ds, trainer.TrainOptions{Eval: cfg, Gate: gate, ReportDir: o.ReportDir, Progress: stderr})
+			if o.Reference {
+				rules, err := o.rules()
+				if err != nil {
+					return err
+				}
+				if gate.Reference, err = trainer.ReferencePods(rules.IsMainContainer); err != nil {
+					return err
+				}
+				gate.ReferenceTolerance = o.ReferenceTolerance
+			}
+			screen := trainer.DefaultScreenConfig()
+			screen.MaxNamespaceShare, screen.FarFactor = o.MaxNamespaceShare, o.FarFactor
+			screen.WindowSamples = cfg.Train.Thresholds.WindowSamples
+			res, err := trainer.Train(ds, trainer.TrainOptions{Eval: cfg, Gate: gate, Screen: &screen, ReportDir: o.ReportDir, Progress: stderr})
 			if err != nil {
 				if res != nil && res.Report != nil {
 					_ = printJSON(cmd.OutOrStdout(), summary(res.Report))
@@ -100,6 +130,10 @@ func newTrainCommand() *cobra.Command {
 	f.Float64Var(&o.MinMacroF1, "min-macro-f1", o.MinMacroF1, "Refuse to publish a model whose held-out macro-F1 is below this.")
 	f.Float64Var(&o.Tolerance, "tolerance", o.Tolerance, "Allowed drop of held-out macro-F1 below the current model's.")
 	f.StringVar(&o.Current, "current", o.Current, `Model in service to compare with; empty: the embedded default; "none": no comparison.`)
+	f.Float64Var(&o.MaxNamespaceShare, "max-namespace-share", o.MaxNamespaceShare, "Largest share of a class's image-labelled training pods one namespace may contribute (never cut below the second-largest namespace's count); 0 or 1: no bound.")
+	f.Float64Var(&o.FarFactor, "far-factor", o.FarFactor, "Leave out an image-labelled pod farther than this many times its class's out-of-distribution limit from the class's pods in other namespaces; 0: keep all.")
+	f.BoolVar(&o.Reference, "reference", o.Reference, "Refuse a model that answers the reference pods shipped in the binary worse than the model in service.")
+	f.Float64Var(&o.ReferenceTolerance, "reference-tolerance", o.ReferenceTolerance, "Allowed drop of the reference pods' macro recall below the model in service's.")
 	return cmd
 }
 
