@@ -8,7 +8,10 @@
 // folds.go (the folds, dealt by classifier/crossval); evaluate.go (running
 // the folds, curves, leave-one-class-out); score.go (accuracy, F1, confusion);
 // report.go (the report's schema and writer) and plot.go (its PNGs); train.go
-// (fit, evaluate and gate); seed2021.go (the predecessor's recordings).
+// (fit, evaluate and gate); poison.go (the screen of image-labelled pods
+// against training-data poisoning) and reference.go (the reference set the
+// gate compares models on, embedded from reference/, written by
+// hack/reference); seed2021.go (the predecessor's recordings).
 // Publishing and reading the model ConfigMap is modelstore's.
 //
 // It imports classifier, the samples core and imagerules; never refiner,
