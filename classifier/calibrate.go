@@ -28,6 +28,14 @@ type CalibrationConfig struct {
 	// Min and Max bound the thresholds considered.
 	Min float64 `json:"min"`
 	Max float64 `json:"max"`
+	// Separation calibrates Thresholds.Separation (top over runner-up
+	// probability, grid 1–MaxSeparation) instead of the top probability,
+	// which then stays at Min: an answer needs a clear winner, not a high
+	// share of a dozen classes' votes. Off by default: leave-machine-out on
+	// the corpus it answers more known pods but refuses fewer foreign ones
+	// (docs/evaluation.md).
+	Separation    bool    `json:"separation,omitempty"`
+	MaxSeparation float64 `json:"max_separation,omitempty"`
 	// ForeignMargins also tightens each class's out-of-distribution limit
 	// against simulated foreign services: every training class is left out
 	// of an inner model in turn and its pods classified (inner
@@ -45,7 +53,8 @@ type CalibrationConfig struct {
 
 // DefaultCalibrationConfig is what Train uses unless told otherwise.
 func DefaultCalibrationConfig() CalibrationConfig {
-	return CalibrationConfig{Folds: 4, TargetPrecision: 0.95, MaxPods: 300, Min: 0.2, Max: 0.9, MinMargin: 0.2}
+	return CalibrationConfig{Folds: 4, TargetPrecision: 0.95, MaxPods: 300, Min: 0.2, Max: 0.9, MinMargin: 0.2,
+		MaxSeparation: 10}
 }
 
 // Calibration records how the thresholds were chosen.
@@ -56,6 +65,7 @@ type Calibration struct {
 	Class           float64           `json:"class_threshold"`
 	ClassPrecision  float64           `json:"class_precision"`
 	ClassCoverage   float64           `json:"class_coverage"`
+	Separation      float64           `json:"separation_threshold,omitempty"`
 	Family          float64           `json:"family_threshold"`
 	FamilyPrecision float64           `json:"family_precision"`
 	FamilyCoverage  float64           `json:"family_coverage"`
@@ -67,6 +77,7 @@ type Calibration struct {
 
 type calPoint struct {
 	p, fp           float64 // top class probability, top family probability
+	sep             float64 // top class probability over the runner-up's
 	right, famRight bool
 	pred            string  // most probable class
 	ratio           float64 // distance to pred over its limit (margin 1)
@@ -129,12 +140,29 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 		return nil, false
 	}
 	cal := &Calibration{Config: cc, Pods: pods, Windows: len(pts)}
-	cal.Class, cal.ClassPrecision, cal.ClassCoverage = pickThreshold(pts, cc, func(p calPoint) (float64, bool) { return p.p, p.right })
+	accepted := func(p calPoint) bool { return p.p >= cal.Class }
+	if cc.Separation {
+		grid := cc
+		grid.Min, grid.Max = 1, cc.MaxSeparation
+		if grid.Max <= 1 {
+			grid.Max = 10
+		}
+		cal.Class = cc.Min
+		cal.Separation, cal.ClassPrecision, cal.ClassCoverage = pickThreshold(pts, grid, func(p calPoint) (float64, bool) {
+			if p.p < cc.Min {
+				return 0, false
+			}
+			return p.sep, p.right
+		})
+		accepted = func(p calPoint) bool { return p.p >= cal.Class && p.sep >= cal.Separation }
+	} else {
+		cal.Class, cal.ClassPrecision, cal.ClassCoverage = pickThreshold(pts, cc, func(p calPoint) (float64, bool) { return p.p, p.right })
+	}
 	// The family threshold is chosen on the windows the class threshold
 	// rejects: those are the ones the family fallback answers.
 	var rejected []calPoint
 	for _, p := range pts {
-		if p.p < cal.Class && p.fp > 0 {
+		if !accepted(p) && p.fp > 0 {
 			rejected = append(rejected, p)
 		}
 	}
@@ -267,7 +295,7 @@ func (c *Classifier) calPoint(raw []float64, truth string) calPoint {
 			best = i
 		}
 	}
-	pt := calPoint{p: probs[best], right: classes[best] == truth, pred: classes[best]}
+	pt := calPoint{p: probs[best], sep: separation(probs, best), right: classes[best] == truth, pred: classes[best]}
 	if c.ood != nil && c.ood.Limit[best] > 0 {
 		pt.ratio = c.ood.Distance(best, raw) / c.ood.Limit[best]
 	}

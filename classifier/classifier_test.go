@@ -301,3 +301,62 @@ func synthWindowForFuzz() *samples.Window {
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
+
+func TestSeparationNeedsAClearWinner(t *testing.T) {
+	classes := []string{"a", "b", "c", "d"}
+	x := make([]float64, NumFeatures)
+	tests := map[string]struct {
+		probs      []float64
+		wantStatus Status
+	}{
+		"three times the runner-up is a clear winner": {[]float64{0.3, 0.1, 0.1, 0.1}, StatusClassified},
+		"a near tie abstains":                         {[]float64{0.3, 0.25, 0.25, 0.2}, StatusUnknown},
+		"below the probability floor abstains":        {[]float64{0.15, 0.01, 0.01, 0.01}, StatusUnknown},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := fixed(t, classes, tc.probs, nil)
+			th := c.Thresholds()
+			th.Class, th.Separation = 0.2, 2
+			r := c.WithThresholds(th).ClassifyFeatures(x, 6)
+			if r.Status != tc.wantStatus {
+				t.Fatalf("got %+v", r)
+			}
+			if want := tc.probs[0] / tc.probs[1]; math.Abs(r.Separation-want) > 1e-9 {
+				t.Errorf("separation %v, want %v", r.Separation, want)
+			}
+		})
+	}
+}
+
+func TestAWindowWithoutProcessMetricsIsDecidedByTheBaseSet(t *testing.T) {
+	classes := []string{"a", "b"}
+	mk := func(set FeatureSet, probs []float64) *Classifier {
+		m := ModelFunc{Labels: classes, Func: func([]float64) ([]float64, error) { return probs, nil }}
+		c, err := New(m, make([]float64, NumFeatures), nil, DefaultThresholds(), nil, Manifest{FeatureSet: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	proc, base := mk(SetProcess, []float64{0.9, 0.1}), mk(SetBase, []float64{0.1, 0.9})
+	withProc := make([]float64, NumFeatures)
+	noProc := make([]float64, NumFeatures)
+	for j := firstProcessFeature; j < NumFeatures; j++ {
+		noProc[j] = math.NaN()
+	}
+	model := proc.WithFallback(base)
+	if r := model.ClassifyFeatures(withProc, 6); r.Class != "a" || r.FeatureSet != SetProcess {
+		t.Errorf("with process metrics: %+v, want a by the process set", r)
+	}
+	if r := model.ClassifyFeatures(noProc, 6); r.Class != "b" || r.FeatureSet != SetBase {
+		t.Errorf("without process metrics: %+v, want b by the base set", r)
+	}
+	// Never from a whole imputed group: without a fallback the pod waits.
+	if r := proc.ClassifyFeatures(noProc, 6); r.Status != StatusUnclassified {
+		t.Errorf("process set alone on a window without process metrics: %+v, want unclassified", r)
+	}
+	if sets := model.FeatureSets(); len(sets) != 2 || sets[0] != SetProcess || sets[1] != SetBase {
+		t.Errorf("FeatureSets = %v", sets)
+	}
+}

@@ -52,6 +52,13 @@ type Thresholds struct {
 	// OODMargin multiplies every class's calibrated distance limit; raise it
 	// to abstain less on unfamiliar load, lower it to abstain more.
 	OODMargin float64 `json:"ood_margin"`
+	// Separation is the smallest ratio of the top class's probability to
+	// the runner-up's answered as that class; 0 leaves it out. With a dozen
+	// classes the forest spreads its votes, so the top probability of a
+	// right answer is often modest while the runner-up's is far below it:
+	// the ratio tells a clear winner from a tie better than the top
+	// probability alone (docs/evaluation.md).
+	Separation float64 `json:"separation,omitempty"`
 }
 
 // DefaultThresholds are chosen a priori, not tuned on evaluation folds.
@@ -88,7 +95,10 @@ type Result struct {
 	// Distance is the out-of-distribution distance to the answered (or
 	// predicted) class divided by its limit: above 1 is out of distribution.
 	Distance float64 `json:"distance"`
-	Reason   string  `json:"reason,omitempty"`
+	// Separation is the most probable class's probability over the
+	// runner-up's (see Thresholds.Separation).
+	Separation float64 `json:"separation,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
 	// FeatureSet names the features that decided (see FeatureSet).
 	FeatureSet FeatureSet `json:"feature_set,omitempty"`
 }
@@ -179,7 +189,9 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	dist := c.distanceRatio(best, raw)
 	res.Distance = dist
 
-	if probs[best] >= c.thresholds.Class && dist <= 1 {
+	sep := separation(probs, best)
+	res.Separation = sep
+	if probs[best] >= c.thresholds.Class && (c.thresholds.Separation <= 0 || sep >= c.thresholds.Separation) && dist <= 1 {
 		res.Status, res.Level = StatusClassified, LevelClass
 		res.Class, res.Family = classes[best], c.families[classes[best]]
 		return res, nil
@@ -201,10 +213,27 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	}
 	if dist > 1 {
 		res.Reason = fmt.Sprintf("out of distribution for %s (distance %.2f of limit)", classes[best], dist)
+	} else if probs[best] >= c.thresholds.Class {
+		res.Reason = fmt.Sprintf("no clear winner: %s %.2f is %.2f× the runner-up, need %.2f×", classes[best], probs[best], sep, c.thresholds.Separation)
 	} else {
 		res.Reason = fmt.Sprintf("low confidence: %s %.2f < %.2f", classes[best], probs[best], c.thresholds.Class)
 	}
 	return res, nil
+}
+
+// separation is probs[best] over the largest other probability (capped at
+// 1000 when the others are all 0).
+func separation(probs []float64, best int) float64 {
+	second := 0.0
+	for i, p := range probs {
+		if i != best && p > second {
+			second = p
+		}
+	}
+	if second <= probs[best]/1000 {
+		return 1000
+	}
+	return probs[best] / second
 }
 
 func (c *Classifier) distanceRatio(class int, raw []float64) float64 {

@@ -136,7 +136,7 @@ func trainSet(examples []Example, cfg TrainConfig) (*Classifier, error) {
 				}
 			}
 		}
-		c.thresholds.Class, c.thresholds.Family = cal.Class, cal.Family
+		c.thresholds.Class, c.thresholds.Family, c.thresholds.Separation = cal.Class, cal.Family, cal.Separation
 		c.manifest.Thresholds = c.thresholds
 		c.manifest.Calibration = cal
 		c.stampVersion() // the limits changed

@@ -56,6 +56,8 @@ func validateManifest(m Manifest) error {
 		return fmt.Errorf("classifier: thresholds.class %v is not in (0,1]", th.Class)
 	case !(th.Family > 0 && th.Family <= 1):
 		return fmt.Errorf("classifier: thresholds.family %v is not in (0,1]", th.Family)
+	case !(th.Separation >= 0 && th.Separation <= 1000):
+		return fmt.Errorf("classifier: thresholds.separation %v is not in [0,1000]", th.Separation)
 	case !(th.OODMargin > 0 && th.OODMargin <= maxOODMargin):
 		return fmt.Errorf("classifier: thresholds.ood_margin %v is not in (0,%d]", th.OODMargin, maxOODMargin)
 	case th.WindowSamples < 1 || th.WindowSamples > maxWindowSamples:

@@ -145,11 +145,16 @@ func (d *Dataset) EvalExamples(groupBy string, cfg *EvalConfig) ([]classifier.Ex
 			return nil, fmt.Errorf("trainer: group by %q: pod %s has no value in that pods CSV column", HoldoutColumn, d.Labelled[i].Key)
 		}
 	}
-	inner := "pod"
+	ex := d.Examples()
+	// The inner calibration holds out a machine's scenario together; the
+	// same scenario on another machine is another group (the folds keep
+	// machines apart anyway).
 	if scen := d.Column("scenario"); len(scen) > 0 && !slices.Contains(scen, "") {
-		inner = "scenario"
+		for i := range ex {
+			ex[i].Group = ex[i].Class + "/" + scen[i] + "@" + cfg.Holdout[i]
+		}
 	}
-	return d.ExamplesGroupedBy(inner)
+	return ex, nil
 }
 
 // Classes returns the sorted labels present.
