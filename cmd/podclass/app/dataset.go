@@ -36,6 +36,8 @@ type datasetFlags struct {
 	OODMargin     float64
 	// ForeignCalibration turns on classifier.CalibrationConfig.ForeignMargins.
 	ForeignCalibration bool
+	// Curves computes the window-length and learning curves.
+	Curves bool
 }
 
 func (d *datasetFlags) bind(cmd *cobra.Command) {
@@ -48,6 +50,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
 	f.BoolVar(&d.ForeignCalibration, "foreign-calibration", false, "Tighten each class's out-of-distribution limit against simulated foreign services (inner leave-one-class-out): more unknown answers for services the model never saw, and for some it knows; one more inner model per class.")
+	f.BoolVar(&d.Curves, "curves", d.Curves, "Also compute the window-length and learning curves (11 more cross-validations).")
 	f.Float64Var(&d.OODMargin, "ood-margin", 1, "Out-of-distribution margin of the model: multiplies each class's calibrated distance limit; below 1 answers unknown more often (foreign services, and known ones under unfamiliar load).")
 }
 
@@ -134,6 +137,9 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
 	cfg.Train.Thresholds.OODMargin = d.OODMargin
 	cfg.Train.Calibration.ForeignMargins = d.ForeignCalibration
+	if !d.Curves {
+		cfg.WindowLengths, cfg.LearningFractions = nil, nil
+	}
 	cfg.Progress = stderr
 	return ds, cfg, nil
 }

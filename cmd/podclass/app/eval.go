@@ -17,7 +17,6 @@ import (
 type evalFlags struct {
 	datasetFlags
 	Predictions bool
-	Curves      bool
 	Margins     []float64
 	// TestMetrics and TestPods are a second dataset (e.g. recorded on
 	// another machine) the model trained on every pod of the first is
@@ -28,7 +27,7 @@ type evalFlags struct {
 }
 
 func newEvalCommand() *cobra.Command {
-	o := evalFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples}, Curves: true,
+	o := evalFlags{datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples, Curves: true},
 		Margins: trainer.DefaultEvalConfig().OODMargins}
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -47,9 +46,6 @@ func newEvalCommand() *cobra.Command {
 			ds, cfg, err := o.load(cmd, stderr)
 			if err != nil {
 				return err
-			}
-			if !o.Curves {
-				cfg.WindowLengths, cfg.LearningFractions = nil, nil
 			}
 			cfg.OODMargins = o.Margins
 			examples, err := ds.EvalExamples(o.GroupBy, &cfg)
@@ -84,7 +80,6 @@ func newEvalCommand() *cobra.Command {
 	}
 	o.bind(cmd)
 	cmd.Flags().BoolVar(&o.Predictions, "predictions", o.Predictions, "Include every held-out pod's answer in the JSON.")
-	cmd.Flags().BoolVar(&o.Curves, "curves", o.Curves, "Also compute the window-length and learning curves (11 more cross-validations).")
 	cmd.Flags().Float64SliceVar(&o.Margins, "tradeoff-margins", o.Margins, "Out-of-distribution margins of the foreign-service trade-off curve; empty skips it.")
 	cmd.Flags().StringVar(&o.TestMetrics, "test-metrics", "", "A second line-protocol file (e.g. recorded on another machine): train on every known pod of --metrics, test on these pods too (report key external).")
 	cmd.Flags().StringVar(&o.TestPods, "test-pods", "", "Pods CSV of --test-metrics.")

@@ -32,7 +32,7 @@ type trainFlags struct {
 }
 
 func newTrainCommand() *cobra.Command {
-	o := trainFlags{Namespace: os.Getenv("POD_NAMESPACE"), datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples,
+	o := trainFlags{Namespace: os.Getenv("POD_NAMESPACE"), datasetFlags: datasetFlags{Folds: 5, WindowSamples: classifier.DefaultThresholds().WindowSamples, Curves: true,
 		live: &liveInput{source: options.DefaultSource(), Lookback: 24 * time.Hour}},
 		MinMacroF1: trainer.DefaultMinMacroF1, Tolerance: trainer.DefaultTolerance,
 		MaxNamespaceShare: trainer.DefaultMaxNamespaceShare, FarFactor: trainer.DefaultFarFactor,
