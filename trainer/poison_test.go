@@ -187,20 +187,34 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 		}
 		t.Logf("refused: %v", err)
 	})
-	t.Run("the gate refuses a model taught all of a class under another image", func(t *testing.T) {
+	t.Run("a tenant teaching all of a class under another image is cut to its share", func(t *testing.T) {
+		// Not refused by the gate: the class is gone from the candidate, as
+		// from a model of a cluster that does not run it. The share bound
+		// is what holds this one.
 		all := corpusAsCluster(t)
+		var honest, taught int
 		for i, p := range all.Labelled {
-			if p.Label == poison {
+			switch p.Label {
+			case poison:
 				all.Labelled[i].Key.Namespace, all.Labelled[i].Image, all.Labelled[i].Label = "tenant", "mysql:8", victim
+				taught++
+			case victim:
+				honest++
 			}
 		}
-		var log strings.Builder
-		err := gate.CheckReference(fastTrain(t, all, 2), &log)
-		t.Log(strings.TrimSpace(log.String()))
-		if !errors.Is(err, ErrQualityGate) {
-			t.Fatalf("the poisoned model passed the reference gate: %v", err)
+		cfg := DefaultScreenConfig()
+		cfg.FarFactor = 0
+		all.Screen(cfg, nil)
+		kept := 0
+		for _, p := range all.Labelled {
+			if p.Key.Namespace == "tenant" {
+				kept++
+			}
 		}
-		t.Logf("refused: %v", err)
+		if float64(kept) > float64(honest+kept)/3+1e-9 && kept > 0 {
+			t.Errorf("the tenant keeps %d of its %d pods beside %d honest ones: more than a third", kept, taught, honest)
+		}
+		t.Logf("the tenant keeps %d of its %d pods beside %d honest %s pods", kept, taught, honest, victim)
 	})
 	t.Run("a model of fewer classes, trained on the honest pods, passes", func(t *testing.T) {
 		fewer := corpusAsCluster(t)
@@ -218,17 +232,25 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 		}
 		t.Log(strings.TrimSpace(log.String()))
 	})
-	t.Run("the screen keeps the honest pods", func(t *testing.T) {
+	t.Run("the screen drops few honest pods", func(t *testing.T) {
+		// The share bound costs honest pods where one namespace runs more
+		// than a third of a class; the far check should cost none.
 		var log strings.Builder
-		var honest []string
+		honestPods := len(poisoned.Labelled) - len(tenant)
+		var honest []Dropped
 		for _, d := range poisoned.Screen(DefaultScreenConfig(), &log) {
 			if !tenant[d.Pod] {
-				honest = append(honest, d.Pod)
+				honest = append(honest, d)
 			}
 		}
 		t.Log(strings.TrimSpace(log.String()))
-		if len(honest) > 1 {
-			t.Errorf("the screen dropped %d honest pods: %v", len(honest), honest)
+		if 10*len(honest) > honestPods {
+			t.Errorf("the screen dropped %d of %d honest pods", len(honest), honestPods)
+		}
+		for _, d := range honest {
+			if !strings.Contains(d.Reason, "--max-namespace-share") {
+				t.Errorf("an honest pod is dropped as far from its class: %+v", d)
+			}
 		}
 	})
 }

@@ -72,30 +72,28 @@ func ScoreReference(m *classifier.Classifier, ref []classifier.Example) Referenc
 	return out
 }
 
-// CheckReference refuses candidate when, on the reference pods:
-//
-//   - over the classes both it and Current know, its macro recall is below
-//     Current's by more than ReferenceTolerance, or it loses more than half
-//     of a class's pods Current gets right — what a model taught one class's
-//     behaviour under another's image does;
-//   - of a class Current knows and it does not (a cluster need not run
-//     every class), it answers more than half of the pods Current gets right
-//     as another class — what a model taught all of a class under another
-//     image does.
-//
-// Without Current or Reference there is nothing to compare.
+// CheckReference refuses candidate when, on the reference pods of the
+// classes both it and Current know, its macro recall is below Current's by
+// more than ReferenceTolerance, or it loses more than half of a class's pods
+// Current gets right — what a model taught one class's behaviour under
+// another's image does. Classes the candidate does not know are not judged:
+// a cluster need not run every class, and a model of four classes answers
+// real pods of the others as one of its four (the out-of-distribution guard
+// does not catch them all) whether or not anyone poisoned it. Without
+// Current or Reference there is nothing to compare.
 func (g Gate) CheckReference(candidate *classifier.Classifier, progress io.Writer) error {
 	if g.Current == nil || len(g.Reference) == 0 || candidate == nil {
 		return nil
 	}
-	served, knows := map[string]bool{}, map[string]bool{}
-	for _, c := range g.Current.Classes() {
-		served[c] = true
-	}
+	both := map[string]bool{}
 	for _, c := range candidate.Classes() {
-		knows[c] = true
+		both[c] = true
 	}
-	type tally struct{ pods, cur, cand, wrong int }
+	served := map[string]bool{}
+	for _, c := range g.Current.Classes() {
+		served[c] = both[c]
+	}
+	type tally struct{ pods, cur, cand int }
 	per := map[string]*tally{}
 	for _, e := range g.Reference {
 		if !served[e.Class] {
@@ -111,12 +109,8 @@ func (g Gate) CheckReference(candidate *classifier.Classifier, progress io.Write
 			continue
 		}
 		t.cur++
-		r := candidate.Classify(e.Window)
-		switch {
-		case r.Class == e.Class:
+		if candidate.Classify(e.Window).Class == e.Class {
 			t.cand++
-		case r.Status == classifier.StatusClassified && r.Level == classifier.LevelClass:
-			t.wrong++
 		}
 	}
 	classes := make([]string, 0, len(per))
@@ -125,29 +119,21 @@ func (g Gate) CheckReference(candidate *classifier.Classifier, progress io.Write
 	}
 	sort.Strings(classes)
 	var sumCur, sumCand float64
-	var both int
 	var lost []string
 	for _, c := range classes {
 		t := per[c]
-		if !knows[c] {
-			if 2*t.wrong > t.cur {
-				lost = append(lost, fmt.Sprintf("%s (which it does not know) answered as another class %d/%d", c, t.wrong, t.cur))
-			}
-			continue
-		}
-		both++
 		sumCur += float64(t.cur) / float64(t.pods)
 		sumCand += float64(t.cand) / float64(t.pods)
 		if 2*t.cand < t.cur {
 			lost = append(lost, fmt.Sprintf("%s %d/%d→%d/%d", c, t.cur, t.pods, t.cand, t.pods))
 		}
 	}
-	var mCur, mCand float64
-	if both > 0 {
-		mCur, mCand = sumCur/float64(both), sumCand/float64(both)
+	if len(classes) == 0 {
+		return nil
 	}
+	mCur, mCand := sumCur/float64(len(classes)), sumCand/float64(len(classes))
 	progressf(progress, "reference set: %d pods, macro recall %.3f over %d classes (model in service %s: %.3f)\n",
-		len(g.Reference), mCand, both, g.Current.Manifest().ModelVersion, mCur)
+		len(g.Reference), mCand, len(classes), g.Current.Manifest().ModelVersion, mCur)
 	if len(lost) > 0 {
 		return fmt.Errorf("%w: on the reference pods the model in service %s gets right it loses more than half of: %s",
 			ErrQualityGate, g.Current.Manifest().ModelVersion, strings.Join(lost, ", "))
