@@ -115,7 +115,7 @@ func newTrainCommand() *cobra.Command {
 			}
 			return printJSON(cmd.OutOrStdout(), map[string]any{
 				"model": o.Out, "model_version": m.ModelVersion, "classes": m.Classes, "training": m.Training,
-				"evaluation": summary(res.Report),
+				"evaluation": summary(res.Report), "screened": res.Screened,
 			})
 		},
 	}
