@@ -6,8 +6,10 @@ package charts_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -230,13 +232,22 @@ func TestChartFilesMatchTheBinary(t *testing.T) {
 		want []byte
 	}{
 		"the rules ConfigMap ships the built-in rules": {"rules.yaml", imagerules.DefaultYAML()},
-		"the model ConfigMap ships the embedded model": {"model.json", classifier.DefaultModelJSON()},
+		"the model ConfigMap ships the embedded model": {"model.json.gz", classifier.DefaultModelJSON()},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := os.ReadFile(filepath.Join(testenv.ChartDir(t), "files", tc.file))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if strings.HasSuffix(tc.file, ".gz") {
+				zr, err := gzip.NewReader(bytes.NewReader(got))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if !bytes.Equal(got, tc.want) {
 				t.Errorf("charts/podclass/files/%s differs from the binary's copy: run hack/sync-chart-files.sh", tc.file)

@@ -9,19 +9,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The model is shipped gzip-compressed (a ConfigMap holds at most 1 MiB);
+# -n leaves name and time out of the header, so the copy is reproducible.
 pairs=(
 	"imagerules/default-rules.yaml charts/podclass/files/rules.yaml"
-	"classifier/default_model.json charts/podclass/files/model.json"
+	"classifier/default_model.json charts/podclass/files/model.json.gz"
 )
 status=0
 for pair in "${pairs[@]}"; do
 	read -r src dst <<<"$pair"
-	if cmp -s "$src" "$dst"; then
+	if [[ $dst == *.gz ]]; then
+		if [[ -f $dst ]] && gzip -dc "$dst" | cmp -s "$src" -; then
+			continue
+		fi
+	elif cmp -s "$src" "$dst"; then
 		continue
 	fi
 	if [[ ${1:-} == check ]]; then
 		echo "sync-chart-files: $dst differs from $src" >&2
 		status=1
+	elif [[ $dst == *.gz ]]; then
+		gzip -9 -n -c "$src" >"$dst"
+		echo "sync-chart-files: $src -> $dst (gzip)" >&2
 	else
 		cp "$src" "$dst"
 		echo "sync-chart-files: $src -> $dst" >&2
