@@ -1,0 +1,128 @@
+package trainer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/imagerules"
+	"github.com/podclass/podclass/samples/lineprotocol"
+)
+
+// The quality tests run on real recorded pods: the corpus (testdata/corpus,
+// three machine shapes) and the other machine's recordings in
+// ../shared/datasets. Their floors are the figures measured when the default
+// model was trained (docs/evaluation.md) less a small allowance for the
+// forest's randomness across Go versions; a change that makes the answers
+// worse on machines the model never saw fails here.
+
+// loadRecorded reads a recorded dataset the way `podclass eval` does:
+// sidecars left out by the built-in rules' container names.
+func loadRecorded(t *testing.T, dir string) *Dataset {
+	t.Helper()
+	rules := imagerules.Default()
+	mem, _, err := lineprotocol.LoadFile(context.Background(), filepath.Join(dir, "metrics.lp"), lineprotocol.Options{Containers: rules.IsMainContainer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := ReadPodsFile(filepath.Join(dir, "pods.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Assemble(context.Background(), mem, pods, AssembleOptions{Labeler: RulesLabeler(rules, DefaultMinRuleConfidence)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func atLeast(t *testing.T, what string, got, floor float64) {
+	t.Helper()
+	if got < floor {
+		t.Errorf("%s = %.3f, below its floor %.3f", what, got, floor)
+	} else {
+		t.Logf("%s = %.3f (floor %.3f)", what, got, floor)
+	}
+}
+
+func atMost(t *testing.T, what string, got, ceiling float64) {
+	t.Helper()
+	if got > ceiling {
+		t.Errorf("%s = %.3f, above its ceiling %.3f", what, got, ceiling)
+	} else {
+		t.Logf("%s = %.3f (ceiling %.3f)", what, got, ceiling)
+	}
+}
+
+// TestLeaveMachineOutOnRecordedPods trains the shipped configuration on the
+// corpus's other machine shapes and scores each shape's pods, real foreign
+// services included.
+func TestLeaveMachineOutOnRecordedPods(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three models on the corpus")
+	}
+	ds := loadRecorded(t, filepath.Join("..", "testdata", "corpus"))
+	cfg := DefaultEvalConfig()
+	cfg.WindowLengths, cfg.LearningFractions, cfg.LeaveOneClassOut, cfg.OODMargins = nil, nil, false, nil
+	cfg.Train.Families = imagerules.Default().Families()
+	examples, err := ds.EvalExamples("machine", &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Evaluate(examples, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := rep.Operating
+	t.Logf("%d known pods, %d foreign, %d folds", op.KnownPods, op.ForeignPods, rep.Folds)
+	if op.ForeignPods == 0 {
+		t.Fatal("the corpus has no foreign pods to score")
+	}
+	atLeast(t, "precision of classified", op.ClassifiedPrecision, leaveMachineOutFloor.precision)
+	atLeast(t, "coverage", op.Coverage, leaveMachineOutFloor.coverage)
+	atMost(t, "unknown on known pods", op.UnknownOnKnown, leaveMachineOutFloor.unknownCeiling)
+	atLeast(t, "real foreign pods answered unknown", op.ForeignUnknown, leaveMachineOutFloor.foreignUnknown)
+	if rep.BaseSet == nil {
+		t.Fatal("no base-set scores")
+	}
+	atLeast(t, "base set: precision of classified", rep.BaseSet.ClassifiedPrecision, leaveMachineOutFloor.basePrecision)
+}
+
+// TestShippedModelOnAnotherMachinesRecordings scores the embedded default
+// model on 73 pods recorded on another machine (no process metrics: the
+// base set decides), which it was never trained on.
+func TestShippedModelOnAnotherMachinesRecordings(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "datasets", "other-machine-2026-11")
+	if _, err := os.Stat(filepath.Join(dir, "metrics.lp")); err != nil {
+		t.Skipf("the other machine's recordings are not beside the repository: %v", err)
+	}
+	ds := loadRecorded(t, dir)
+	model, err := classifier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, _, _ := ScoreModel(model, ds.Examples(), nil, imagerules.Default().Families())
+	t.Logf("%d pods: %d classified, %d wrong, coverage %.3f", op.KnownPods, op.Classified, op.Wrong, op.Coverage)
+	if op.KnownPods < 70 {
+		t.Fatalf("%d pods read, want the 73 recorded", op.KnownPods)
+	}
+	atLeast(t, "precision of classified", op.ClassifiedPrecision, otherMachineFloor.precision)
+	atLeast(t, "coverage", op.Coverage, otherMachineFloor.coverage)
+}
+
+// Floors measured on corpus v2 with the shipped configuration (2026-11-29,
+// docs/evaluation.md): leave-machine-out precision of classified 0.981,
+// coverage 0.917, unknown on known pods 0.060, real foreign pods refused
+// 0.370, base set precision 0.951. The issue's targets (coverage ≥ 0.95,
+// unknown ≤ 0.05, foreign ≥ 0.90) are not met yet; these floors keep what
+// is reached from slipping.
+var leaveMachineOutFloor = struct {
+	precision, coverage, unknownCeiling, foreignUnknown, basePrecision float64
+}{precision: 0.96, coverage: 0.88, unknownCeiling: 0.10, foreignUnknown: 0.30, basePrecision: 0.92}
+
+// The shipped model on the other machine's 73 pods (base set: no process
+// metrics there): precision 0.714, coverage 0.466 — far from the 0.95
+// target; see docs/evaluation.md.
+var otherMachineFloor = struct{ precision, coverage float64 }{precision: 0.68, coverage: 0.43}
