@@ -578,8 +578,10 @@ func TestRefinerEndToEnd(t *testing.T) {
 		if newer == string(raw) {
 			t.Fatalf("could not rewrite the model version %q in the model file", v1)
 		}
+		// Compressed, as the trainer publishes and the chart ships models:
+		// the model JSON is larger than a ConfigMap may hold.
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ownNamespace, Name: modelConfigMap},
-			Data: map[string]string{modelstore.Key: newer}}
+			BinaryData: map[string][]byte{modelstore.GzipKey: modelstore.Compress([]byte(newer))}}
 		if err := f.env.Client.Create(ctx, cm); err != nil {
 			t.Fatal(err)
 		}
@@ -591,7 +593,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 			t.Errorf("decided by model %s, want e2e-v2", a[api.ModelAnnotation])
 		}
 
-		cm.Data[modelstore.Key] = `{"format_version": 1, "corrupt`
+		cm.BinaryData[modelstore.GzipKey] = modelstore.Compress([]byte(`{"format_version": 1, "corrupt`))
 		if err := f.env.Client.Update(ctx, cm); err != nil {
 			t.Fatal(err)
 		}

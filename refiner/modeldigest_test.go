@@ -65,7 +65,7 @@ func TestTheRefinerServesOnlyModelsTheTrainerPublished(t *testing.T) {
 	}{
 		{"the chart's default model, shipped without a digest, is served", func(t *testing.T) {
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-				Data: map[string]string{modelstore.Key: string(classifier.DefaultModelJSON()) + "\n"}}
+				BinaryData: map[string][]byte{modelstore.GzipKey: modelstore.Compress(classifier.DefaultModelJSON())}} // as the chart renders it
 			if err := env.Client.Create(ctx, cm); err != nil {
 				t.Fatal(err)
 			}
