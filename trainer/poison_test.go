@@ -1,7 +1,6 @@
 package trainer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/podclass/podclass/classifier/classifiertest"
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/samples"
-	"github.com/podclass/podclass/samples/lineprotocol"
 )
 
 // synthDataset returns image-labelled pods: for each class, the namespaces'
@@ -82,24 +80,11 @@ func TestScreenLeavesColumnLabelsAlone(t *testing.T) {
 // cluster: every known pod labelled by its image.
 func corpusAsCluster(t *testing.T) *Dataset {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "corpus")
-	rules := imagerules.Default()
-	mem, _, err := lineprotocol.LoadFile(context.Background(), filepath.Join(dir, "metrics.lp"), lineprotocol.Options{Containers: rules.IsMainContainer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pods, err := ReadPodsFile(filepath.Join(dir, "pods.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Assemble(context.Background(), mem, pods, AssembleOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadRecorded(t, filepath.Join("..", "testdata", "corpus"))
 	foreign := ds.ForeignClasses()
 	var out []PodData
 	for _, p := range ds.Labelled {
-		if foreign[p.Label] || strings.EqualFold(p.Columns["sidecar"], "true") {
+		if foreign[p.Label] {
 			continue
 		}
 		p.LabelSource = LabelFromImage
