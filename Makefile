@@ -2,7 +2,8 @@
 SHELL := bash
 GO ?= go
 BIN := bin/podclass
-# Tools (etcd, kube-apiserver, helm, influxd) are built from the Go module
+# Tools (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+# helm, influxd, victoria-metrics, kyverno, gator) are built from the Go module
 # proxy by hack/tools.sh and cached outside the clone.
 TOOLS_ENV = eval "$$(hack/tools.sh env)"
 FUZZTIME ?= 10s
@@ -20,13 +21,14 @@ help: ## List targets.
 build: ## Build bin/podclass.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podclass
 
-tools: ## Build and cache etcd, kube-apiserver, helm, influxd; install Debian's prometheus.
+tools: ## Build and cache every tool the tests use (hack/tools.sh); install Debian's prometheus.
 	hack/tools.sh all
 	hack/prometheus.sh
 
 test: tools fmt-check ## Run every test: unit, envtest e2e, real InfluxDB/Prometheus, helm, short fuzzing.
 	$(TOOLS_ENV) && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz-smoke
+	hack/apt-lock-test.sh
 
 fmt-check: ## Fail if a Go file is not gofmt-formatted.
 	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -38,7 +40,8 @@ test-unit: ## Unit tests only (no control plane, no servers).
 fuzz-smoke: ## Run each fuzz target's seeds, then fuzz it briefly (FUZZTIME, default 10s); fails only on a seed or a new crasher.
 	hack/fuzz.sh $(FUZZTIME)
 
-demo: tools ## The main job on one machine: control plane, webhook, refiner, replayed metrics (bin/podclass-demo).
+demo: ## The main job on one machine: control plane, webhook, refiner, replayed metrics (bin/podclass-demo).
+	hack/tools.sh demo
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/podclass-demo ./cmd/podclass-demo
 	$(TOOLS_ENV) && bin/podclass-demo
 

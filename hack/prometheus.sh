@@ -4,15 +4,16 @@
 # prometheus on a loopback port), and that the packaged system service is NOT
 # running: a stray service would hold port 9090 and a data dir nobody asked for.
 #
-# Idempotent: a second run installs nothing. Needs root (or sudo) only when it
+# Idempotent: a second run installs nothing; waits for another install's
+# package-manager lock (hack/apt.sh). Needs root (or sudo) only when it
 # has to install. Usage: hack/prometheus.sh
 set -euo pipefail
 
 log() { echo "prometheus.sh: $*" >&2; }
 
-as_root() {
-	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=hack/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+as_root() { apt_as_root "$@"; }
 
 stop_service() {
 	# The package's postinst may start the service (systemd or sysvinit); stop
@@ -27,17 +28,7 @@ stop_service() {
 
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
 	log "installing Debian package prometheus"
-	# policy-rc.d exit 101 tells invoke-rc.d not to start services during the
-	# install; only remove it if we put it there.
-	created_policy=false
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
-		as_root chmod +x /usr/sbin/policy-rc.d
-		created_policy=true
-	fi
-	trap '[[ $created_policy == true ]] && as_root rm -f /usr/sbin/policy-rc.d' EXIT
-	as_root apt-get update -qq >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+	apt_install prometheus
 fi
 
 stop_service

@@ -27,23 +27,9 @@ PKGS=(mariadb-server sysbench postgresql postgresql-contrib redis-server redis-t
 	nginx apache2 apache2-utils wrk mosquitto mosquitto-clients haproxy iproute2 util-linux procps
 	rabbitmq-server zookeeper etcd-server prometheus lighttpd varnish caddy
 	prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter)
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "record.sh: installing ${missing[*]}"
-	apt-get update -qq
-	# policy-rc.d keeps the packages' own services from starting.
-	created_policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		created_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-	[[ -n $created_policy ]] && rm -f /usr/sbin/policy-rc.d
-fi
+# shellcheck source=hack/apt.sh
+source hack/apt.sh # the script runs from the repository root (cd above)
+apt_install "${PKGS[@]}"
 
 # Stop the distribution services if anything started them: each recorded
 # server runs in its own namespace, but they would compete for CPU.

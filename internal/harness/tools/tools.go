@@ -11,10 +11,14 @@ import (
 
 // Versions hack/tools.sh builds.
 const (
-	EtcdVersion    = "v3.6.16"
-	KubeVersion    = "v1.35.4"
-	HelmVersion    = "v3.22.0"
-	InfluxdVersion = "v1.8.10"
+	EtcdVersion       = "v3.6.16"
+	KubeVersion       = "v1.35.4"
+	HelmVersion       = "v3.22.0"
+	InfluxdVersion    = "v1.8.10"
+	KwokVersion       = "v0.8.0"
+	VMVersion         = "v1.151.0"
+	KyvernoVersion    = "v1.19.1"
+	GatekeeperVersion = "v3.23.1"
 )
 
 // Cache is hack/tools.sh's cache directory:
@@ -54,6 +58,44 @@ func Helm() string {
 		return p
 	}
 	return filepath.Join(Cache(), "helm-"+HelmVersion, "helm")
+}
+
+// KubeBinDir is the directory holding kube-controller-manager and
+// kube-scheduler ($PODCLASS_KUBE_BIN overrides).
+func KubeBinDir() string {
+	return fromEnv("PODCLASS_KUBE_BIN", "kube-"+KubeVersion)
+}
+
+// Kwok is the kwok binary, simulated nodes and pod lifecycle ($PODCLASS_KWOK overrides).
+func Kwok() string { return fromEnv("PODCLASS_KWOK", "kwok-"+KwokVersion, "kwok") }
+
+// VictoriaMetrics is the single-node victoria-metrics binary
+// ($PODCLASS_VICTORIA_METRICS overrides).
+func VictoriaMetrics() string {
+	return fromEnv("PODCLASS_VICTORIA_METRICS", "victoria-metrics-"+VMVersion, "victoria-metrics")
+}
+
+// Kyverno is Kyverno's CLI ($PODCLASS_KYVERNO overrides).
+func Kyverno() string { return fromEnv("PODCLASS_KYVERNO", "kyverno-"+KyvernoVersion, "kyverno") }
+
+// Gator is Gatekeeper's offline CLI ($PODCLASS_GATOR overrides).
+func Gator() string { return fromEnv("PODCLASS_GATOR", "gator-"+GatekeeperVersion, "gator") }
+
+// fromEnv is $variable, or the path under Cache that hack/tools.sh builds.
+func fromEnv(variable string, elem ...string) string {
+	if p := os.Getenv(variable); p != "" {
+		return p
+	}
+	return filepath.Join(append([]string{Cache()}, elem...)...)
+}
+
+// Missing is an error naming the hack/tools.sh target that builds bin, or
+// nil when bin exists.
+func Missing(bin, target string) error {
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s missing: run `hack/tools.sh %s` (or `make tools`)", bin, target)
+	}
+	return nil
 }
 
 // WaitHTTP polls url every interval until it answers status, the process
