@@ -8,7 +8,16 @@ import (
 var (
 	pendingPods = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "podclass_refiner_pending_pods",
-		Help: "Pods waiting for a behaviour-based decision.",
+		Help: "Pods waiting for a behaviour-based decision, at the leader's last tick (0 on other replicas).",
+	})
+	oldestPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "podclass_refiner_oldest_pending_pod_age_seconds",
+		Help: "Age of the oldest pod waiting for a decision, at the leader's last tick (0 when none waits).",
+	})
+	tickDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "podclass_refiner_tick_duration_seconds",
+		Help:    "Duration of one tick: the metrics read, the decisions and their patches (failed ticks too).",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
 	})
 	classifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "podclass_refiner_classifications_total",
@@ -40,8 +49,22 @@ var (
 		Name: "podclass_refiner_model_rejections_total",
 		Help: "Model updates refused (corrupt or incompatible); the previous model stays.",
 	})
+	modelRejected = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "podclass_refiner_model_rejected",
+		Help: "1 while the model ConfigMap holds a model this replica refused (the previous model stays in use), else 0.",
+	})
 )
 
-func init() {
-	metrics.Registry.MustRegister(pendingPods, classifications, timeToDecision, queryDuration, queryErrors, patchErrors, modelInfo, modelRejections)
+// collectors are every metric the refiner exports.
+var collectors = []prometheus.Collector{
+	pendingPods, oldestPending, tickDuration, classifications, timeToDecision,
+	queryDuration, queryErrors, patchErrors, modelInfo, modelRejections, modelRejected,
 }
+
+func init() { metrics.Registry.MustRegister(collectors...) }
+
+// Collectors returns the refiner's metrics, which init registered on
+// controller-runtime's metrics.Registry (the one its /metrics serves), so
+// that tests and tools can check dashboards and alert rules against what the
+// refiner exports. They must not be registered again.
+func Collectors() []prometheus.Collector { return append([]prometheus.Collector(nil), collectors...) }

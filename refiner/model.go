@@ -101,6 +101,7 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if err := l.Client.Get(ctx, req.NamespacedName, cm); err != nil {
 		if apierrors.IsNotFound(err) {
 			log.Info("Model ConfigMap is gone; keeping the model in use", "version", l.Holder.Version())
+			modelRejected.Set(0)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -121,6 +122,7 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		l.reject(ctx, cm, err)
 		return ctrl.Result{}, nil
 	}
+	modelRejected.Set(0)
 	if v := m.Manifest().ModelVersion; v != l.Holder.Version() {
 		l.Holder.Set(m)
 		log.Info("Loaded model", "version", v, "classes", m.Manifest().Classes)
@@ -133,6 +135,7 @@ func (l *ModelLoader) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 
 func (l *ModelLoader) reject(ctx context.Context, cm *corev1.ConfigMap, err error) {
 	modelRejections.Inc()
+	modelRejected.Set(1)
 	ctrl.LoggerFrom(ctx).Error(err, "Refusing model; keeping the model in use", "version", l.Holder.Version())
 	if l.Recorder != nil {
 		l.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, "ModelRejected", "Load",

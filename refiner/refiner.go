@@ -175,9 +175,16 @@ type TickStats struct {
 // are due. It returns an error when the metrics store failed; patch failures
 // are counted and retried next tick.
 func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
+	began := time.Now()
+	defer func() { tickDuration.Observe(time.Since(began).Seconds()) }()
 	now := r.Clock.Now()
 	pods := r.tracker.snapshot()
 	pendingPods.Set(float64(len(pods)))
+	oldest := 0.0
+	if len(pods) > 0 {
+		oldest = max(now.Sub(pods[0].Created).Seconds(), 0) // the snapshot is oldest first
+	}
+	oldestPending.Set(oldest)
 	st := TickStats{Waiting: len(pods)}
 	if len(pods) == 0 {
 		r.health.ok()

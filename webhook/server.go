@@ -65,8 +65,10 @@ func TLSOptions(c *tls.Config) {
 // NewServer returns controller-runtime's webhook server with the pod
 // annotator registered at Path, behind the memory budget (reviewBudget). Its
 // certwatcher reloads the serving cert when the files change, so rotation
-// needs no restart.
+// needs no restart. The certificate's expiry is exported from the same file
+// (podclass_certificate_expiry_timestamp_seconds).
 func NewServer(o Options, h admission.Handler) crwebhook.Server {
+	servingCert.watch(certPath(o))
 	s := crwebhook.NewServer(crwebhook.Options{
 		Host: o.Host, Port: o.Port,
 		CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
