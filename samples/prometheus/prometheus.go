@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/podclass/podclass/samples"
@@ -22,6 +23,11 @@ type Config struct {
 	// BearerToken, or Username and Password, authenticate; empty means none.
 	BearerToken        string
 	Username, Password string
+	// Headers are sent with every request: X-Scope-OrgID naming a Mimir or
+	// Cortex tenant, a gateway's key. Authorization may be among them only
+	// when BearerToken, Username and Password are empty; Host and the
+	// body's Content-Type and Content-Length never.
+	Headers http.Header
 	// BatchSize is how many pods one query covers; zero means samples.DefaultBatchSize.
 	BatchSize int
 	// Step is the resolution of the range queries and so the sample interval;
@@ -161,11 +167,15 @@ func NewSource(cfg Config) (*Source, error) {
 	if len(byName) == 0 {
 		return nil, errors.New("prometheus: no series")
 	}
+	headers, err := checkHeaders(cfg.Headers, cfg.BearerToken != "" || cfg.Username != "" || cfg.Password != "")
+	if err != nil {
+		return nil, err
+	}
 	rt := cfg.RoundTripper
 	if rt == nil {
 		rt = api.DefaultRoundTripper
 	}
-	rt = authRoundTripper{next: rt, bearer: cfg.BearerToken, user: cfg.Username, pass: cfg.Password}
+	rt = requestEditor{next: rt, headers: headers, bearer: cfg.BearerToken, user: cfg.Username, pass: cfg.Password}
 	client, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
@@ -185,6 +195,12 @@ func (s *Source) Windows(ctx context.Context, pods []samples.PodKey, start, end 
 	if start.IsZero() || end.IsZero() {
 		// An open range would be millions of steps.
 		return nil, errors.New("prometheus: a window needs both a start and an end time")
+	}
+	// No sample is newer than now. A point asked for ahead of it holds no
+	// sample on Prometheus, and on VictoriaMetrics the point before it
+	// repeated: a sample that never was.
+	if now := time.Now(); end.After(now) {
+		end = now
 	}
 	out := map[samples.PodKey]*samples.Window{}
 	bs := samples.Batches(pods, s.cfg.BatchSize)
@@ -304,22 +320,77 @@ func ceilTo(t time.Time, d time.Duration) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// authRoundTripper adds credentials to every request.
-type authRoundTripper struct {
+// latencyOffset is sent as VictoriaMetrics' latency_offset on every query,
+// its smallest value: by default (-search.latencyOffset=30s) it replaces the
+// points of the last 30 s with the point before them, so a pod's newest
+// samples would repeat an older one and its counters look idle. Prometheus,
+// Thanos and Mimir ignore the parameter.
+const latencyOffset = "1ms"
+
+// requestEditor adds the configured headers, the credentials and
+// latency_offset to every request.
+type requestEditor struct {
 	next       http.RoundTripper
+	headers    http.Header
 	bearer     string
 	user, pass string
 }
 
-func (a authRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if a.bearer == "" && a.user == "" && a.pass == "" {
-		return a.next.RoundTrip(req)
-	}
+func (e requestEditor) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
-	if a.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+a.bearer)
-	} else {
-		req.SetBasicAuth(a.user, a.pass)
+	for name, values := range e.headers {
+		req.Header[name] = append([]string(nil), values...)
 	}
-	return a.next.RoundTrip(req)
+	switch {
+	case e.bearer != "":
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+	case e.user != "" || e.pass != "":
+		req.SetBasicAuth(e.user, e.pass)
+	}
+	q := req.URL.Query()
+	q.Set("latency_offset", latencyOffset)
+	req.URL.RawQuery = q.Encode()
+	return e.next.RoundTrip(req)
+}
+
+// checkHeaders returns h with canonical names, or why it cannot be sent.
+func checkHeaders(h http.Header, credentials bool) (http.Header, error) {
+	out := http.Header{}
+	for name, values := range h {
+		if !validHeaderName(name) {
+			return nil, fmt.Errorf("prometheus: header name %q is not an HTTP token", name)
+		}
+		canonical := http.CanonicalHeaderKey(name)
+		switch canonical {
+		case "Host", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection":
+			return nil, fmt.Errorf("prometheus: header %s is the HTTP client's to set", canonical)
+		case "Authorization":
+			if credentials {
+				return nil, errors.New("prometheus: set either an Authorization header or a bearer token or username and password, not both")
+			}
+		}
+		for _, v := range values {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return nil, fmt.Errorf("prometheus: header %s has a value with a line break or NUL", canonical)
+			}
+			out.Add(canonical, v)
+		}
+	}
+	return out, nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -1,18 +1,11 @@
 package prometheus_test
 
 import (
-	"context"
-	"fmt"
 	"math"
-	"net/http"
-	"strings"
-	"testing"
 	"time"
 
 	"github.com/podclass/podclass/internal/harness/promtest"
 	"github.com/podclass/podclass/samples"
-	"github.com/podclass/podclass/samples/prometheus"
-	"github.com/podclass/podclass/samples/samplestest"
 )
 
 // cadvisor builds the series the kubelet's cAdvisor would export, and what a
@@ -151,76 +144,3 @@ func newCadvisor() *cadvisor {
 	return c
 }
 
-func TestPrometheusSourceAgainstPrometheus(t *testing.T) {
-	c := newCadvisor()
-	srv := promtest.Start(t, c.series)
-	pods := []samples.PodKey{{Namespace: "shop", Name: "web-1"}, {Namespace: "shop", Name: "db-0"}, {Namespace: "shop", Name: "api.v2-0"}, {Namespace: "shop", Name: "gone"}}
-	end := promStart.Add(promSteps * 10 * time.Second)
-
-	tests := map[string]struct {
-		batch   int
-		queries int64
-	}{
-		"all pods in one query":                {batch: 0, queries: 1},
-		"pods split into batches of two":       {batch: 2, queries: 2},
-		"one pod per batch still merges right": {batch: 1, queries: 4},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			rt := &samplestest.CountingTransport{Suffix: "/api/v1/query_range", Next: http.DefaultTransport}
-			src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL, BatchSize: tc.batch, RoundTripper: rt})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := src.Windows(context.Background(), pods, promStart, end)
-			if err != nil {
-				t.Fatal(err)
-			}
-			samplestest.AssertWindows(t, got, c.want)
-			if n := rt.Queries(); n != tc.queries {
-				t.Errorf("%d range queries, want %d", n, tc.queries)
-			}
-		})
-	}
-
-	t.Run("sidecars left out: the main container's own series and the pod's network", func(t *testing.T) {
-		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL, Containers: func(c string) bool { return c != "sidecar" }})
-		got, err := src.Windows(context.Background(), pods, promStart, end)
-		if err != nil {
-			t.Fatal(err)
-		}
-		samplestest.AssertWindows(t, got, c.wantMain)
-	})
-
-	t.Run("a range not on step boundaries is aligned to them", func(t *testing.T) {
-		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})
-		got, err := src.Windows(context.Background(), pods[1:2], promStart.Add(3*time.Second), promStart.Add(31*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := got[pods[1]]
-		if w == nil || len(w.Samples) != 3 || !w.Samples[0].Time.Equal(promStart.Add(10*time.Second)) {
-			t.Fatalf("window = %+v, want samples at 10 s, 20 s, 30 s", w)
-		}
-	})
-
-	t.Run("pods are listed", func(t *testing.T) {
-		src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})
-		got, err := src.Pods(context.Background(), promStart, end)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := "[other/web-1 shop/api.v2-0 shop/apixv2-0 shop/db-0 shop/web-1]"
-		if fmt.Sprint(got) != want {
-			t.Errorf("Pods = %v, want %s", got, want)
-		}
-	})
-
-	t.Run("a server that is gone is an error naming the batch", func(t *testing.T) {
-		src, _ := prometheus.NewSource(prometheus.Config{URL: "http://127.0.0.1:1", Timeout: 2 * time.Second})
-		_, err := src.Windows(context.Background(), pods, promStart, end)
-		if err == nil || !strings.Contains(err.Error(), "prometheus: batch 1 of 1") {
-			t.Errorf("err = %v, want a wrapped batch error", err)
-		}
-	})
-}

@@ -175,6 +175,23 @@ func WriteOpenMetrics(w io.Writer, series []Series) error {
 	return bw.Flush()
 }
 
+// WriteText writes series in Prometheus' text exposition format with
+// millisecond timestamps, one line per point and no "# EOF": what
+// VictoriaMetrics' /api/v1/import/prometheus reads.
+func WriteText(w io.Writer, series []Series) error {
+	bw := bufio.NewWriter(w)
+	for _, s := range series {
+		if s.Metric == "" {
+			return errors.New("promtest: a series has no metric name")
+		}
+		labels := formatLabels(s.Labels)
+		for _, p := range s.Points {
+			fmt.Fprintf(bw, "%s%s %s %d\n", s.Metric, labels, formatValue(p.Value), p.Time.UnixMilli())
+		}
+	}
+	return bw.Flush()
+}
+
 func formatLabels(l map[string]string) string {
 	if len(l) == 0 {
 		return ""
