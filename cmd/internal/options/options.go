@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -60,8 +62,11 @@ type Source struct {
 	InfluxBucket   string
 	PrometheusURL  string
 	PromToken      string
-	BatchSize      int
-	QueryTimeout   time.Duration
+	// PromHeaders are "Name: value" headers sent with every Prometheus
+	// request (--prometheus-header), e.g. Mimir's X-Scope-OrgID.
+	PromHeaders  []string
+	BatchSize    int
+	QueryTimeout time.Duration
 	// Containers leaves sidecars out of the pods' samples (see
 	// samples.ContainerFilter); nil keeps every container.
 	Containers samples.ContainerFilter
@@ -78,9 +83,11 @@ func (s *Source) AddFlags(f interface {
 	StringVar(*string, string, string, string)
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	StringArrayVar(*[]string, string, []string, string)
 }) {
 	f.StringVar(&s.Kind, "source", s.Kind, "Metrics store: influxdb (telegraf's schema) or prometheus (cAdvisor's series).")
 	f.StringVar(&s.PrometheusURL, "prometheus-url", s.PrometheusURL, "Prometheus URL, e.g. http://prometheus.monitoring:9090 (bearer token from $PROMETHEUS_TOKEN).")
+	f.StringArrayVar(&s.PromHeaders, "prometheus-header", s.PromHeaders, "Header sent with every Prometheus request, \"Name: value\" (repeatable), e.g. \"X-Scope-OrgID: tenant-a\" for Mimir; visible in the process list, so no secrets.")
 	f.StringVar(&s.InfluxURL, "influx-url", s.InfluxURL, "InfluxDB URL, e.g. http://influxdb.monitoring:8086.")
 	f.StringVar(&s.InfluxToken, "influx-token", s.InfluxToken, "InfluxDB token (default $INFLUX_TOKEN); prefer the environment to the command line.")
 	f.StringVar(&s.InfluxUser, "influx-user", s.InfluxUser, "InfluxDB 1.x user (password from $INFLUX_PASSWORD).")
@@ -101,6 +108,15 @@ func (s *Source) Validate() error {
 		if s.PrometheusURL == "" {
 			return fmt.Errorf("--prometheus-url is required with --source prometheus")
 		}
+		headers, err := s.promHeaders()
+		if err != nil {
+			return err
+		}
+		// The source's own checks (header names, a token beside an
+		// Authorization header) without contacting the server.
+		if _, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, Headers: headers}); err != nil {
+			return fmt.Errorf("--prometheus-url, --prometheus-header: %w", err)
+		}
 	default:
 		return fmt.Errorf("--source %q is not one of: influxdb, prometheus", s.Kind)
 	}
@@ -113,7 +129,12 @@ func (s *Source) Validate() error {
 // Build returns the configured source and its close function.
 func (s *Source) Build() (samples.Source, func(), error) {
 	if s.Kind == "prometheus" {
-		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, BatchSize: s.BatchSize, Timeout: s.QueryTimeout, Containers: s.Containers})
+		headers, err := s.promHeaders()
+		if err != nil {
+			return nil, nil, err
+		}
+		src, err := prometheus.NewSource(prometheus.Config{URL: s.PrometheusURL, BearerToken: s.PromToken, Headers: headers,
+			BatchSize: s.BatchSize, Timeout: s.QueryTimeout, Containers: s.Containers})
 		if err != nil {
 			return nil, nil, fmt.Errorf("metrics source: %w", err)
 		}
@@ -128,4 +149,21 @@ func (s *Source) Build() (samples.Source, func(), error) {
 		return nil, nil, fmt.Errorf("metrics source: %w", err)
 	}
 	return src, src.Close, nil
+}
+
+// promHeaders parses --prometheus-header's "Name: value" entries; a name
+// given twice sends both values.
+func (s *Source) promHeaders() (http.Header, error) {
+	if len(s.PromHeaders) == 0 {
+		return nil, nil
+	}
+	h := http.Header{}
+	for _, kv := range s.PromHeaders {
+		name, value, ok := strings.Cut(kv, ":")
+		if !ok || name == "" || strings.TrimSpace(name) != name {
+			return nil, fmt.Errorf("--prometheus-header %q is not \"Name: value\"", kv)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
 }
