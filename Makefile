@@ -18,8 +18,9 @@ export SEED2021_DIR
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## Build bin/podclass.
+build: ## Build bin/podclass and the kubectl plugin bin/kubectl-podclass.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podclass
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/kubectl-podclass ./cmd/kubectl-podclass
 
 tools: ## Build and cache every tool the tests use (hack/tools.sh); install Debian's prometheus.
 	hack/tools.sh all

@@ -1,0 +1,165 @@
+package plugin
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Explanation is the refiner's explanation annotation, read back. The
+// refiner writes classifier.Explanation.String():
+//
+//	<status> <class> p=<confidence> d=<distance>[ [<set> features]][ (predicted <class>)][: <step> → <step> …][; farthest <feature> z=<z>]
+//
+// cut to 256 characters with "..." at the end. An unclassified pod's
+// explanation is a sentence instead ("no usable metrics within 10m0s"):
+// Parsed is false and Text holds it.
+type Explanation struct {
+	Text string `json:"text"`
+	// Parsed says the text had the classifier's form; the fields below are
+	// set only then.
+	Parsed     bool    `json:"parsed"`
+	Status     string  `json:"status,omitempty"`
+	Class      string  `json:"class,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
+	// Distance is the out-of-distribution distance over its limit: above 1
+	// the pod is unlike the class's training pods.
+	Distance float64 `json:"distance,omitempty"`
+	// FeatureSet names the features that decided: "process" or "base".
+	FeatureSet string `json:"featureSet,omitempty"`
+	// Predicted is the most probable class when it is not the answer (the
+	// model abstained, or answered the family).
+	Predicted string `json:"predicted,omitempty"`
+	// Path is the decision path of the tree most sure of the answer.
+	Path []PathStep `json:"path,omitempty"`
+	// Farthest is the feature farthest from the answer's training pods.
+	Farthest *FeatureZ `json:"farthest,omitempty"`
+	// Truncated says the annotation was cut: the path may be incomplete.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// PathStep is one test on the decision path: Feature's value Op Threshold.
+type PathStep struct {
+	Feature   string `json:"feature"`
+	Value     string `json:"value"`
+	Op        string `json:"op"`
+	Threshold string `json:"threshold"`
+}
+
+func (s PathStep) String() string {
+	return s.Feature + " = " + s.Value + " " + s.Op + " " + s.Threshold
+}
+
+// FeatureZ is a feature's robust z-score against the answered class.
+type FeatureZ struct {
+	Feature string `json:"feature"`
+	Z       string `json:"z"`
+}
+
+const (
+	pathArrow   = " → "
+	truncMarker = "..."
+)
+
+// ParseExplanation reads an explanation annotation. It never fails: text
+// not in the classifier's form is returned with Parsed false.
+func ParseExplanation(text string) Explanation {
+	e := Explanation{Text: text}
+	rest := text
+	if strings.HasSuffix(rest, truncMarker) {
+		e.Truncated = true
+		rest = strings.TrimSuffix(rest, truncMarker)
+	}
+	// The head ends at the path's ": " or the farthest feature's "; ".
+	head, tail := rest, ""
+	if i := strings.IndexAny(rest, ":;"); i >= 0 {
+		head, tail = rest[:i], rest[i:]
+	}
+	if !e.parseHead(head) {
+		return Explanation{Text: text}
+	}
+	if path, ok := strings.CutPrefix(tail, ": "); ok {
+		path, farthest, _ := strings.Cut(path, "; ")
+		e.Path = parsePath(path, e.Truncated && farthest == "")
+		tail = "; " + farthest
+		if farthest == "" {
+			tail = ""
+		}
+	}
+	if f, ok := strings.CutPrefix(tail, "; farthest "); ok {
+		name, z, found := strings.Cut(f, " z=")
+		if found && name != "" && isNumber(z) {
+			e.Farthest = &FeatureZ{Feature: name, Z: z}
+		}
+	}
+	e.Parsed = true
+	return e
+}
+
+// parseHead reads "<status> <class> p=<p> d=<d>[ [<set> features]][ (predicted <class>)]".
+func (e *Explanation) parseHead(head string) bool {
+	fields := strings.Fields(head)
+	if len(fields) < 4 {
+		return false
+	}
+	p, okP := strings.CutPrefix(fields[2], "p=")
+	d, okD := strings.CutPrefix(fields[3], "d=")
+	if !okP || !okD {
+		return false
+	}
+	var err error
+	if e.Confidence, err = strconv.ParseFloat(p, 64); err != nil {
+		return false
+	}
+	if e.Distance, err = strconv.ParseFloat(d, 64); err != nil {
+		return false
+	}
+	e.Status, e.Class = fields[0], fields[1]
+	rest := fields[4:]
+	if len(rest) >= 2 && strings.HasPrefix(rest[0], "[") && rest[1] == "features]" {
+		e.FeatureSet = strings.TrimPrefix(rest[0], "[")
+		rest = rest[2:]
+	}
+	if len(rest) >= 2 && rest[0] == "(predicted" && strings.HasSuffix(rest[1], ")") {
+		e.Predicted = strings.TrimSuffix(rest[1], ")")
+		rest = rest[2:]
+	}
+	return len(rest) == 0
+}
+
+// parsePath reads "f=v<=t → f=v>t …"; when cut is set the last step may be
+// incomplete and is dropped unless it parses.
+func parsePath(path string, cut bool) []PathStep {
+	parts := strings.Split(path, pathArrow)
+	steps := make([]PathStep, 0, len(parts))
+	for i, p := range parts {
+		s, ok := parseStep(p)
+		if !ok {
+			if cut && i == len(parts)-1 {
+				break
+			}
+			// Not the classifier's form: keep the text as the feature.
+			s = PathStep{Feature: p}
+		}
+		steps = append(steps, s)
+	}
+	return steps
+}
+
+// parseStep reads "feature=value<=threshold" or "feature=value>threshold".
+func parseStep(s string) (PathStep, bool) {
+	name, cond, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return PathStep{}, false
+	}
+	for _, op := range []string{"<=", ">"} {
+		if v, t, found := strings.Cut(cond, op); found && isNumber(v) && isNumber(t) {
+			return PathStep{Feature: name, Value: v, Op: op, Threshold: t}, true
+		}
+	}
+	return PathStep{}, false
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
