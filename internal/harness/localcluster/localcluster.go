@@ -42,6 +42,9 @@ type Options struct {
 	APIServerFlags map[string]string
 	// Influxd, when set, is the influxd binary to start InfluxDB with.
 	Influxd string
+	// Cluster, when set, also starts kube-controller-manager,
+	// kube-scheduler and kwok with simulated nodes (see ClusterOptions).
+	Cluster *ClusterOptions
 }
 
 // StartTimeout and StopTimeout bound how long etcd and kube-apiserver may
@@ -63,8 +66,14 @@ type Cluster struct {
 	Client client.Client
 	// Influx is the InfluxDB, nil unless Options.Influxd was set.
 	Influx *influxd.Server
+	// Kubeconfig is a kubeconfig file for a cluster admin (system:masters),
+	// for helm and kubectl; set when Options.Cluster was.
+	Kubeconfig string
+	// Nodes are the simulated nodes' names, when Options.Cluster was set.
+	Nodes []string
 
-	stops []func() error
+	stops      []func() error
+	components []*component
 }
 
 // PodWebhook returns podclass's webhook configuration (webhook.Configuration)
@@ -77,16 +86,26 @@ func PodWebhook(releaseNamespace string) *admissionregistrationv1.MutatingWebhoo
 	})
 }
 
-// Start starts etcd and kube-apiserver, and InfluxDB when asked. A missing
-// binary is an error naming the command that builds it.
+// Start starts etcd and kube-apiserver, the rest of a cluster when
+// o.Cluster is set, and InfluxDB when asked. A missing binary is an error
+// naming the command that builds it, before anything starts.
 func Start(o Options) (*Cluster, error) {
 	dir := o.AssetsDir
 	if dir == "" {
 		dir = tools.EnvtestAssets()
 	}
+	target := "envtest"
+	if o.Cluster != nil {
+		target = "cluster"
+	}
 	for _, bin := range []string{"etcd", "kube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return nil, fmt.Errorf("envtest binary %s missing in %s: run `hack/tools.sh envtest` (or `make tools`)", bin, dir)
+			return nil, fmt.Errorf("envtest binary %s missing in %s: run `hack/tools.sh %s` (or `make tools`)", bin, dir, target)
+		}
+	}
+	if o.Cluster != nil {
+		if _, _, _, err := clusterBinaries(o.Cluster); err != nil {
+			return nil, err
 		}
 	}
 	env := environment(o, dir)
@@ -98,6 +117,19 @@ func Start(o Options) (*Cluster, error) {
 	c.stops = append(c.stops, env.Stop)
 	if c.Client, err = client.New(cfg, client.Options{}); err != nil {
 		return nil, errors.Join(err, c.Stop())
+	}
+	if o.Cluster != nil {
+		work, err := os.MkdirTemp("", "podclass-cluster-")
+		if err != nil {
+			return nil, errors.Join(err, c.Stop())
+		}
+		c.stops = append(c.stops, func() error { return os.RemoveAll(work) })
+		if c.Kubeconfig, err = c.writeKubeconfig(filepath.Join(work, "admin.kubeconfig"), envtest.User{Name: "podclass-admin", Groups: []string{"system:masters"}}); err != nil {
+			return nil, errors.Join(err, c.Stop())
+		}
+		if err := c.startCluster(context.Background(), o.Cluster, work); err != nil {
+			return nil, errors.Join(fmt.Errorf("starting the cluster: %w", err), c.Stop())
+		}
 	}
 	if o.Influxd != "" {
 		dir, err := os.MkdirTemp("", "podclass-influxd-")
