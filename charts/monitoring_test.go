@@ -218,6 +218,7 @@ func TestAlertRules(t *testing.T) {
 				return
 			}
 			checkCoverage(t, file, rules)
+			checkRunbooks(t, rules)
 		})
 	}
 }
@@ -283,6 +284,24 @@ func checkCoverage(t *testing.T, testFile string, rules ruleFile) {
 			if !caught[name] {
 				t.Errorf("no test of %s fails when it %s", name, m.what)
 			}
+		}
+	}
+}
+
+// checkRunbooks fails unless each alert's runbook_url points at its own
+// section of docs/operations.md, and that section exists.
+func checkRunbooks(t *testing.T, rules ruleFile) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rules.alerts() {
+		if want := "docs/operations.md#" + strings.ToLower(a.Alert); !strings.HasSuffix(a.Annotations["runbook_url"], want) {
+			t.Errorf("%s: runbook_url %q, want it to end in %s", a.Alert, a.Annotations["runbook_url"], want)
+		}
+		if !regexp.MustCompile(`(?m)^### ` + a.Alert + `$`).Match(doc) {
+			t.Errorf("docs/operations.md has no section \"### %s\"", a.Alert)
 		}
 	}
 }
