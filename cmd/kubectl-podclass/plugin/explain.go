@@ -9,13 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/cli-runtime/pkg/printers"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/podclass/podclass/api"
@@ -94,7 +94,8 @@ func (o *options) runExplain(ctx context.Context, name, output string) error {
 	if output != outputTable {
 		return printData(o.Out, output, e)
 	}
-	w := printers.GetNewTabWriter(o.Out)
+	// As kubectl describe: each block of lines aligns on its own.
+	w := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
 	printExplanation(w, e, o.now())
 	return w.Flush()
 }
@@ -308,6 +309,9 @@ func printExplanation(w io.Writer, e PodExplanation, now time.Time) {
 			if x.Predicted != "" {
 				field(1, "Most probable", x.Predicted)
 			}
+			if x.Farthest != nil {
+				field(1, "Farthest feature", x.Farthest.Feature+" (robust z "+x.Farthest.Z+" from the class's training pods)")
+			}
 			if len(x.Path) > 0 {
 				field(1, "Path", "the tests of the tree most sure of the answer, root first")
 				for i, s := range x.Path {
@@ -316,9 +320,6 @@ func printExplanation(w io.Writer, e PodExplanation, now time.Time) {
 				if x.Truncated {
 					fmt.Fprintln(w, "    … (the annotation was cut at 256 characters)")
 				}
-			}
-			if x.Farthest != nil {
-				field(1, "Farthest feature", x.Farthest.Feature+" (robust z "+x.Farthest.Z+" from the class's training pods)")
 			}
 		}
 	}

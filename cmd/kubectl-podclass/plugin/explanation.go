@@ -61,7 +61,9 @@ const (
 )
 
 // ParseExplanation reads an explanation annotation. It never fails: text
-// not in the classifier's form is returned with Parsed false.
+// not in the classifier's form is returned with Parsed false. Of an
+// annotation cut at its limit, the last part (a path step, or the farthest
+// feature) is dropped: its number may be cut short.
 func ParseExplanation(text string) Explanation {
 	e := Explanation{Text: text}
 	rest := text
@@ -74,18 +76,19 @@ func ParseExplanation(text string) Explanation {
 	if i := strings.IndexAny(rest, ":;"); i >= 0 {
 		head, tail = rest[:i], rest[i:]
 	}
-	if !e.parseHead(head) {
+	if (e.Truncated && tail == "") || !e.parseHead(head) {
+		// A head is far shorter than the limit: a cut one is no explanation of ours.
 		return Explanation{Text: text}
 	}
 	if path, ok := strings.CutPrefix(tail, ": "); ok {
 		path, farthest, _ := strings.Cut(path, "; ")
 		e.Path = parsePath(path, e.Truncated && farthest == "")
-		tail = "; " + farthest
-		if farthest == "" {
-			tail = ""
+		tail = ""
+		if farthest != "" {
+			tail = "; " + farthest
 		}
 	}
-	if f, ok := strings.CutPrefix(tail, "; farthest "); ok {
+	if f, ok := strings.CutPrefix(tail, "; farthest "); ok && !e.Truncated {
 		name, z, found := strings.Cut(f, " z=")
 		if found && name != "" && isNumber(z) {
 			e.Farthest = &FeatureZ{Feature: name, Z: z}
@@ -126,17 +129,17 @@ func (e *Explanation) parseHead(head string) bool {
 	return len(rest) == 0
 }
 
-// parsePath reads "f=v<=t → f=v>t …"; when cut is set the last step may be
-// incomplete and is dropped unless it parses.
+// parsePath reads "f=v<=t → f=v>t …"; when cut is set the last step is
+// dropped: it may be incomplete.
 func parsePath(path string, cut bool) []PathStep {
 	parts := strings.Split(path, pathArrow)
+	if cut {
+		parts = parts[:len(parts)-1]
+	}
 	steps := make([]PathStep, 0, len(parts))
-	for i, p := range parts {
+	for _, p := range parts {
 		s, ok := parseStep(p)
 		if !ok {
-			if cut && i == len(parts)-1 {
-				break
-			}
 			// Not the classifier's form: keep the text as the feature.
 			s = PathStep{Feature: p}
 		}
