@@ -1,10 +1,16 @@
 package prometheus_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/podclass/podclass/samples"
 	"github.com/podclass/podclass/samples/prometheus"
 )
 
@@ -35,5 +41,67 @@ func TestNewSourceChecksHeaders(t *testing.T) {
 				t.Errorf("err = %v, want one with %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// recorder answers every query with result and keeps the requests' forms.
+func recorder(t *testing.T, result string) (*httptest.Server, *[]url.Values) {
+	var forms []url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		forms = append(forms, r.Form)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[` + result + `]}}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &forms
+}
+
+// TestABatchOfLongNamesFitsOneMebibyte: docs/install.md asks
+// VictoriaMetrics for -search.maxQueryLen=1MiB (its default, 16 KiB, is less
+// than a batch of ordinary names). 500 pods with the longest names
+// Kubernetes allows, dots and all, still make one query under it: the pods
+// are named once per selector, not once per series.
+func TestABatchOfLongNamesFitsOneMebibyte(t *testing.T) {
+	srv, forms := recorder(t, "")
+	var pods []samples.PodKey
+	for i := range samples.DefaultBatchSize {
+		name := fmt.Sprintf("%03d.%s", i, strings.Repeat("a.", 125)) // 253 characters
+		pods = append(pods, samples.PodKey{Namespace: strings.Repeat("n", 63), Name: name})
+	}
+	src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := src.Windows(context.Background(), pods, now.Add(-time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	if len(*forms) != 1 {
+		t.Fatalf("%d queries, want 1", len(*forms))
+	}
+	f := (*forms)[0]
+	if n := len(f.Get("query")); n >= 1<<20 {
+		t.Errorf("the query is %d bytes, not under 1 MiB", n)
+	}
+	if got := f.Get("latency_offset"); got != "1ms" {
+		t.Errorf("latency_offset = %q, want 1ms", got)
+	}
+}
+
+// TestASeriesWithoutItsNameIsAnError: an engine whose last_over_time drops
+// the metric name would leave every window empty; the source says so.
+func TestASeriesWithoutItsNameIsAnError(t *testing.T) {
+	srv, _ := recorder(t, `{"metric":{"namespace":"shop","pod":"db-0","container":"postgres"},"values":[[1709251200,"1"]]}`)
+	src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	_, err = src.Windows(context.Background(), []samples.PodKey{{Namespace: "shop", Name: "db-0"}}, now.Add(-time.Minute), now)
+	if err == nil || !strings.Contains(err.Error(), "without a metric name") {
+		t.Errorf("err = %v, want one about the missing metric name", err)
 	}
 }

@@ -95,10 +95,6 @@ func DefaultSeries() []Series {
 // longer ranges are split.
 const maxPointsPerQuery = 10000
 
-// seriesLabel carries the metric name through aggregations, which drop
-// __name__.
-const seriesLabel = "podclass_series"
-
 // Source reads windows with one range query per batch of pods (per
 // 10,000 steps) covering every series.
 type Source struct {
@@ -232,7 +228,13 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 	}
 	var row samples.Row
 	for _, stream := range m {
-		ser, ok := s.series[string(stream.Metric[seriesLabel])]
+		name := string(stream.Metric[model.MetricNameLabel])
+		if name == "" {
+			// An engine whose last_over_time drops the name, unlike PromQL's
+			// and MetricsQL's: fail rather than read nothing.
+			return fmt.Errorf("range query returned a series without a metric name (%v): the engine's last_over_time must keep it, as Prometheus' does", stream.Metric)
+		}
+		ser, ok := s.series[name]
 		if !ok {
 			continue
 		}

@@ -143,4 +143,3 @@ func newCadvisor() *cadvisor {
 	c.add("container_memory_rss", labels("other", "web-1", "app"), func(int) float64 { return 1 })
 	return c
 }
-
