@@ -226,6 +226,32 @@ func (c *Cluster) ServeWebhook() (stop func() error, err error) {
 	return func() error { cancel(); return <-done }, nil
 }
 
+// RedirectWebhook points every webhook of the named
+// MutatingWebhookConfiguration — one `helm install` created, calling the
+// chart's in-cluster Service — at the server ServeWebhook runs, with its CA:
+// the cluster's pods are simulated, so the apiserver calls the webhook
+// process on this machine instead, over TLS, at the Service's path.
+func (c *Cluster) RedirectWebhook(ctx context.Context, name string) error {
+	o := c.Env.WebhookInstallOptions
+	whc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, whc); err != nil {
+		return fmt.Errorf("reading webhook configuration %s: %w", name, err)
+	}
+	for i := range whc.Webhooks {
+		cc := &whc.Webhooks[i].ClientConfig
+		path := webhook.Path
+		if cc.Service != nil && cc.Service.Path != nil {
+			path = *cc.Service.Path
+		}
+		url := "https://" + net.JoinHostPort(o.LocalServingHost, strconv.Itoa(o.LocalServingPort)) + path
+		cc.Service, cc.URL, cc.CABundle = nil, &url, o.LocalServingCAData
+	}
+	if err := c.Client.Update(ctx, whc); err != nil {
+		return fmt.Errorf("redirecting webhook configuration %s: %w", name, err)
+	}
+	return nil
+}
+
 // ErrServerStopped is WaitTLS's error when the server stopped before serving.
 var ErrServerStopped = errors.New("the server stopped")
 

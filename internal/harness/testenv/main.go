@@ -17,10 +17,17 @@ import (
 //	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func Main(m *testing.M) int {
 	flag.Parse()
+	SetupLogging()
+	return m.Run()
+}
+
+// SetupLogging is Main's logging, for a TestMain that does more (starts a
+// cluster the package's tests share): controller-runtime's logs go to
+// stderr with -v and are dropped otherwise. Call it after flag.Parse.
+func SetupLogging() {
 	logf.SetLogger(funcr.New(func(prefix, args string) {
 		if testing.Verbose() {
 			fmt.Fprintln(os.Stderr, prefix, args)
 		}
 	}, funcr.Options{}))
-	return m.Run()
 }
