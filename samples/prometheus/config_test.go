@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,64 @@ func TestASeriesWithoutItsNameIsAnError(t *testing.T) {
 	_, err = src.Windows(context.Background(), []samples.PodKey{{Namespace: "shop", Name: "db-0"}}, now.Add(-time.Minute), now)
 	if err == nil || !strings.Contains(err.Error(), "without a metric name") {
 		t.Errorf("err = %v, want one about the missing metric name", err)
+	}
+}
+
+// TestLongReadsAreSplit: a refiner's tick of 500 pods is one query; the
+// trainer's day of history is split into hours so each answer stays under
+// Prometheus' --query.max-samples; a single pod reads 10,000 steps a query.
+func TestLongReadsAreSplit(t *testing.T) {
+	end := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	pods := func(n int) []samples.PodKey {
+		var out []samples.PodKey
+		for i := range n {
+			out = append(out, samples.PodKey{Namespace: "shop", Name: fmt.Sprintf("db-%d", i)})
+		}
+		return out
+	}
+	tests := map[string]struct {
+		pods         []samples.PodKey
+		start        time.Time
+		podSteps     int
+		queries      int
+		stepsLongest int
+	}{
+		"a tick: 10 min 17 s of 500 pods":            {pods: pods(500), start: end.Add(-617 * time.Second), queries: 1, stepsLongest: 61},
+		"a day of 500 pods":                          {pods: pods(500), start: end.Add(-24 * time.Hour), queries: 24, stepsLongest: 360},
+		"a day of 1,000 pods: two batches of 24":     {pods: pods(1000), start: end.Add(-24 * time.Hour), queries: 48, stepsLongest: 360},
+		"a day of 100 pods":                          {pods: pods(100), start: end.Add(-24 * time.Hour), queries: 5, stepsLongest: 1800},
+		"a day of one pod: 10,000 steps a query":     {pods: pods(1), start: end.Add(-24 * time.Hour), queries: 1, stepsLongest: 8640},
+		"two days of one pod":                        {pods: pods(1), start: end.Add(-48 * time.Hour), queries: 2, stepsLongest: 10000},
+		"a smaller budget: 500 pods, 10 min a query": {pods: pods(500), start: end.Add(-time.Hour), podSteps: 500 * 60, queries: 6, stepsLongest: 60},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv, forms := recorder(t, "")
+			src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL, PodStepsPerQuery: tc.podSteps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.Windows(context.Background(), tc.pods, tc.start, end); err != nil {
+				t.Fatal(err)
+			}
+			if len(*forms) != tc.queries {
+				t.Errorf("%d queries, want %d", len(*forms), tc.queries)
+			}
+			longest := 0
+			covered := 0
+			for _, f := range *forms {
+				from, _ := strconv.ParseFloat(f.Get("start"), 64)
+				to, _ := strconv.ParseFloat(f.Get("end"), 64)
+				n := int((to-from)/10) + 1
+				longest = max(longest, n)
+				covered += n
+			}
+			if longest != tc.stepsLongest {
+				t.Errorf("the longest query reads %d steps, want %d", longest, tc.stepsLongest)
+			}
+			if want := int(end.Sub(tc.start)/(10*time.Second)) * ((len(tc.pods) + 499) / 500); covered != want {
+				t.Errorf("the queries read %d steps in all, want %d: every step once per batch", covered, want)
+			}
+		})
 	}
 }

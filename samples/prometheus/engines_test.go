@@ -24,7 +24,10 @@ import (
 // started holding the given series and configured as docs/install.md says.
 type engine struct {
 	name  string
-	start func(tb testing.TB, series []promtest.Series) string
+	start func(tb testing.TB, series []promtest.Series, flags ...string) string
+	// sampleLimit is the flag bounding the samples one query may read, a
+	// format for the number; limitError is in the answer past it.
+	sampleLimit, limitError string
 }
 
 // vmFlags are what docs/install.md asks of VictoriaMetrics: a query for
@@ -33,8 +36,22 @@ type engine struct {
 var vmFlags = []string{"-search.maxQueryLen=1MiB"}
 
 var engines = []engine{
-	{"Prometheus", func(tb testing.TB, s []promtest.Series) string { return promtest.Start(tb, s).URL }},
-	{"VictoriaMetrics", func(tb testing.TB, s []promtest.Series) string { return vmtest.Start(tb, s, vmFlags...).URL }},
+	{
+		name: "Prometheus",
+		start: func(tb testing.TB, s []promtest.Series, flags ...string) string {
+			return promtest.Start(tb, s, flags...).URL
+		},
+		sampleLimit: "--query.max-samples=%d",
+		limitError:  "too many samples",
+	},
+	{
+		name: "VictoriaMetrics",
+		start: func(tb testing.TB, s []promtest.Series, flags ...string) string {
+			return vmtest.Start(tb, s, append(slices.Clone(vmFlags), flags...)...).URL
+		},
+		sampleLimit: "-search.maxSamplesPerQuery=%d",
+		limitError:  "-search.maxSamplesPerQuery",
+	},
 }
 
 // TestPrometheusSource runs one suite against each engine, both holding the
@@ -282,4 +299,44 @@ func TestVictoriaMetricsNewestSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	samplestest.AssertWindows(t, got, live.want)
+}
+
+// TestLongReadsStayUnderTheSampleLimit starts each engine with a limit of
+// 20,000 samples a query, which the whole corpus read in one query exceeds:
+// the source fails naming the limit, and split into five-minute queries
+// (PodStepsPerQuery) it reads every window.
+func TestLongReadsStayUnderTheSampleLimit(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			rec := loadCorpus(t)
+			srv := e.start(t, allSeries(rec.series), fmt.Sprintf(e.sampleLimit, 20000))
+
+			src, err := prometheus.NewSource(prometheus.Config{URL: srv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Windows(context.Background(), rec.pods, rec.start, rec.end)
+			if err == nil || !strings.Contains(err.Error(), e.limitError) {
+				t.Errorf("one query: err = %v, want the engine's sample limit", err)
+			}
+
+			rt := &samplestest.CountingTransport{Suffix: "/api/v1/query_range", Next: http.DefaultTransport}
+			src, err = prometheus.NewSource(prometheus.Config{URL: srv, RoundTripper: rt, PodStepsPerQuery: len(rec.pods) * 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := src.Windows(context.Background(), rec.pods, rec.start, rec.end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertWindowsNear(t, got, rec.want, 1e-12)
+			first := rec.start.Truncate(samples.DefaultInterval).Add(samples.DefaultInterval)
+			last := rec.end.Add(-time.Nanosecond).Truncate(samples.DefaultInterval)
+			steps := int(last.Sub(first)/samples.DefaultInterval) + 1
+			if n, want := rt.Queries(), int64((steps+29)/30); n != want {
+				t.Errorf("%d queries, want %d: %d steps, 30 a query", n, want, steps)
+			}
+		})
+	}
 }

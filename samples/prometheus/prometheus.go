@@ -37,6 +37,12 @@ type Config struct {
 	// Step, so a pod that stopped being scraped stops having samples at once
 	// instead of repeating its last value for Prometheus' five minutes.
 	Lookback time.Duration
+	// PodStepsPerQuery bounds the pods times the steps one query reads, so
+	// its answer stays under the engine's sample limit (Prometheus'
+	// --query.max-samples, 50 million by default, counts about twice the
+	// series times the steps): a longer range is split. Zero means
+	// DefaultPodStepsPerQuery.
+	PodStepsPerQuery int
 	// Timeout bounds one query; zero means one minute.
 	Timeout time.Duration
 	// Labels are the label names cAdvisor uses; zero values are the defaults.
@@ -95,8 +101,16 @@ func DefaultSeries() []Series {
 // longer ranges are split.
 const maxPointsPerQuery = 10000
 
-// Source reads windows with one range query per batch of pods (per
-// 10,000 steps) covering every series.
+// DefaultPodStepsPerQuery lets a query of 500 pods read an hour at 10 s
+// steps: a refiner's tick (its --timeout, 10 minutes, and an interval) is
+// one query per batch, the trainer's day of history 24. With 40 series a
+// pod that is at most 14.4 million samples in Prometheus' count.
+const DefaultPodStepsPerQuery = 500 * 360
+
+// Source reads windows with one range query per batch of pods covering
+// every series (per PodStepsPerQuery/batch steps: a query of 500 pods reads
+// an hour at most, a query of fewer pods longer, never more than 10,000
+// steps).
 type Source struct {
 	cfg    Config
 	api    v1.API
@@ -130,6 +144,9 @@ func NewSource(cfg Config) (*Source, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = samples.DefaultQueryTimeout
+	}
+	if cfg.PodStepsPerQuery <= 0 {
+		cfg.PodStepsPerQuery = DefaultPodStepsPerQuery
 	}
 	l := &cfg.Labels
 	l.Namespace = orDefault(l.Namespace, "namespace")
@@ -203,7 +220,8 @@ func (s *Source) Windows(ctx context.Context, pods []samples.PodKey, start, end 
 	for i, batch := range bs {
 		acc := samples.NewAccumulator(s.cfg.Step, batch)
 		q := s.windowsQuery(batch)
-		for _, r := range steps(start, end, s.cfg.Step) {
+		perQuery := min(maxPointsPerQuery, max(1, s.cfg.PodStepsPerQuery/len(batch)))
+		for _, r := range steps(start, end, s.cfg.Step, perQuery) {
 			if err := s.rangeQuery(ctx, acc, q, r); err != nil {
 				return nil, fmt.Errorf("prometheus: batch %d of %d (%d pods): %w", i+1, len(bs), len(batch), err)
 			}
@@ -289,9 +307,9 @@ func (s *Source) Pods(ctx context.Context, start, end time.Time) ([]samples.PodK
 }
 
 // steps splits [start, end) into ranges of step-aligned evaluation times,
-// each under maxPointsPerQuery. Aligning to multiples of the step makes every
+// each of at most perQuery. Aligning to multiples of the step makes every
 // batch and every call land on the same timestamps.
-func steps(start, end time.Time, step time.Duration) []v1.Range {
+func steps(start, end time.Time, step time.Duration, perQuery int) []v1.Range {
 	first := ceilTo(start, step)
 	if !first.Before(end) {
 		return nil
@@ -299,7 +317,7 @@ func steps(start, end time.Time, step time.Duration) []v1.Range {
 	last := ceilTo(end, step).Add(-step) // the last time < end
 	var out []v1.Range
 	for t := first; !t.After(last); {
-		e := t.Add(time.Duration(maxPointsPerQuery-1) * step)
+		e := t.Add(time.Duration(perQuery-1) * step)
 		if e.After(last) {
 			e = last
 		}

@@ -61,9 +61,10 @@ func Binaries() (prometheus, promtool string, err error) {
 }
 
 // Start backfills series into a fresh TSDB in t.TempDir(), starts prometheus
-// on it, waits until it is ready and stops it at t.Cleanup. With `go test
-// -short` it skips the test instead.
-func Start(tb testing.TB, series []Series) *Server {
+// on it, waits until it is ready and stops it at t.Cleanup. flags are added to
+// its command line, e.g. "--query.max-samples=1000". With `go test -short` it
+// skips the test instead.
+func Start(tb testing.TB, series []Series, flags ...string) *Server {
 	tb.Helper()
 	if testing.Short() {
 		// `go test -short` is the Makefile's unit-only run; the full run (CI)
@@ -99,14 +100,14 @@ func Start(tb testing.TB, series []Series) *Server {
 	if err != nil {
 		tb.Fatalf("promtest: %v", err)
 	}
-	s.cmd = exec.Command(prom,
-		"--config.file="+config,
-		"--storage.tsdb.path="+dataDir,
+	s.cmd = exec.Command(prom, append([]string{
+		"--config.file=" + config,
+		"--storage.tsdb.path=" + dataDir,
 		// Backfilled samples are old: keep them however old they are.
 		"--storage.tsdb.retention.time=100y",
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
 		"--log.level=warn",
-	)
+	}, flags...)...)
 	s.cmd.Dir = dir
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
