@@ -40,6 +40,10 @@ func TestChartArgsParseWithTheBinary(t *testing.T) {
 		"prometheus metrics": {
 			args: []string{"--set", "metrics.source=prometheus", "--set", "trainer.enabled=false"},
 		},
+		"prometheus metrics of a Mimir tenant": {
+			args:        []string{"--set", "metrics.source=prometheus", "--set-json", `metrics.prometheus.headers={"X-Scope-OrgID":"tenant-a"}`},
+			trainerArgs: []string{"--prometheus-header=X-Scope-OrgID: tenant-a"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

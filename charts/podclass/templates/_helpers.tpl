@@ -109,6 +109,9 @@ podAntiAffinity:
 {{- end }}
 {{- else }}
 - --prometheus-url={{ .Values.metrics.prometheus.url }}
+{{- range $name, $value := .Values.metrics.prometheus.headers }}
+- {{ printf "--prometheus-header=%s: %s" $name $value | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 
