@@ -309,16 +309,19 @@ func printExplanation(w io.Writer, e PodExplanation, now time.Time) {
 			if x.Predicted != "" {
 				field(1, "Most probable", x.Predicted)
 			}
-			if x.Farthest != nil {
+			switch {
+			case x.Farthest != nil:
 				field(1, "Farthest feature", x.Farthest.Feature+" (robust z "+x.Farthest.Z+" from the class's training pods)")
+			case x.Truncated && !x.PathCut:
+				field(1, "Farthest feature", "<cut off: the annotation is cut at 256 characters>")
 			}
 			if len(x.Path) > 0 {
 				field(1, "Path", "the tests of the tree most sure of the answer, root first")
 				for i, s := range x.Path {
 					fmt.Fprintf(w, "    %d. %s\n", i+1, s)
 				}
-				if x.Truncated {
-					fmt.Fprintln(w, "    … (the annotation was cut at 256 characters)")
+				if x.PathCut {
+					fmt.Fprintln(w, "    … (cut off: the annotation is cut at 256 characters)")
 				}
 			}
 		}

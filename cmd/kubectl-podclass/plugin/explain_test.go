@@ -216,3 +216,34 @@ func TestExplainOfAMissingPodIsAnError(t *testing.T) {
 		t.Errorf("error %v, want the pod not found", err)
 	}
 }
+
+func TestExplainSaysWhereTheAnnotationWasCut(t *testing.T) {
+	tests := map[string]struct {
+		explanation   string
+		want, wantNot string
+	}{
+		"a cut in the path says steps are missing": {
+			explanation: "classified redis p=0.99 d=0.10 [process features]: log_threads=1<=2 → log_sockets=3>2...",
+			want:        "    1. log_threads = 1 <= 2\n    … (cut off: the annotation is cut at 256 characters)\n",
+			wantNot:     "Farthest feature",
+		},
+		"a cut in the farthest feature leaves the path whole": {
+			explanation: "classified redis p=0.99 d=0.10 [process features]: log_threads=1<=2; farthest log_net_bytes_per...",
+			want:        "Farthest feature:  <cut off: the annotation is cut at 256 characters>\n",
+			wantNot:     "    … (cut off",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			a := decision(guess("redis", "cache", "image", "0.95", "redis"), "classified", "redis", "cache", "0.99", time.Minute, tc.explanation)
+			pod := &corev1.Pod{ObjectMeta: podMeta("shop", "cache", time.Hour, nil, a).ObjectMeta}
+			out, _, err := run(t, fakeClients(t, nil, pod), "explain", "cache")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, tc.want) || strings.Contains(out, tc.wantNot) {
+				t.Errorf("explain printed\n%s\nwant %q and not %q", out, tc.want, tc.wantNot)
+			}
+		})
+	}
+}

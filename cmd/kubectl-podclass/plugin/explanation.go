@@ -33,8 +33,11 @@ type Explanation struct {
 	Path []PathStep `json:"path,omitempty"`
 	// Farthest is the feature farthest from the answer's training pods.
 	Farthest *FeatureZ `json:"farthest,omitempty"`
-	// Truncated says the annotation was cut: the path may be incomplete.
+	// Truncated says the annotation was cut at its limit; PathCut that the
+	// cut fell in the path, so steps after Path's last are missing (else the
+	// cut fell in the farthest feature, which is then missing).
 	Truncated bool `json:"truncated,omitempty"`
+	PathCut   bool `json:"pathCut,omitempty"`
 }
 
 // PathStep is one test on the decision path: Feature's value Op Threshold.
@@ -82,7 +85,8 @@ func ParseExplanation(text string) Explanation {
 	}
 	if path, ok := strings.CutPrefix(tail, ": "); ok {
 		path, farthest, _ := strings.Cut(path, "; ")
-		e.Path = parsePath(path, e.Truncated && farthest == "")
+		e.PathCut = e.Truncated && farthest == ""
+		e.Path = parsePath(path, e.PathCut)
 		tail = ""
 		if farthest != "" {
 			tail = "; " + farthest

@@ -39,8 +39,13 @@ func TestParseExplanation(t *testing.T) {
 		},
 		"an annotation cut in a step drops that step, whose number may be cut": {
 			text: "classified redis p=0.99 d=0.10 [process features]: log_threads=1<=2 → log_sockets=3>2.2...",
-			want: Explanation{Parsed: true, Status: "classified", Class: "redis", Confidence: 0.99, Distance: 0.1, FeatureSet: "process", Truncated: true,
+			want: Explanation{Parsed: true, Status: "classified", Class: "redis", Confidence: 0.99, Distance: 0.1, FeatureSet: "process", Truncated: true, PathCut: true,
 				Path: []PathStep{{Feature: "log_threads", Value: "1", Op: "<=", Threshold: "2"}}},
+		},
+		"an annotation cut in the farthest feature keeps the whole path": {
+			text: "classified redis p=0.99 d=0.10 [process features]: log_threads=1<=2 → log_sockets=3>2.2; farthest log_net_bytes_per_cpu_sec...",
+			want: Explanation{Parsed: true, Status: "classified", Class: "redis", Confidence: 0.99, Distance: 0.1, FeatureSet: "process", Truncated: true,
+				Path: []PathStep{{Feature: "log_threads", Value: "1", Op: "<=", Threshold: "2"}, {Feature: "log_sockets", Value: "3", Op: ">", Threshold: "2.2"}}},
 		},
 		"an unclassified pod's sentence is kept as text": {
 			text: "no usable metrics within 10m0s",
@@ -137,7 +142,7 @@ func TestParseExplanationOfACutAnnotationKeepsOnlyWholeParts(t *testing.T) {
 		head := Explanation{Parsed: true, Status: whole.Status, Class: whole.Class, Confidence: whole.Confidence, Distance: whole.Distance,
 			FeatureSet: whole.FeatureSet, Predicted: whole.Predicted}
 		got := e
-		got.Text, got.Truncated, got.Path, got.Farthest = "", false, nil, nil
+		got.Text, got.Truncated, got.PathCut, got.Path, got.Farthest = "", false, false, nil, nil
 		if !reflect.DeepEqual(got, head) {
 			t.Errorf("cut at %d (%q): head %+v, want %+v", i, text, got, head)
 		}
