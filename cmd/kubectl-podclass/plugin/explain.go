@@ -29,6 +29,12 @@ func newExplainCommand(o *options) *cobra.Command {
 		Example: `  kubectl podclass explain -n shop db-0
   kubectl podclass explain db-0 -o json`,
 		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return o.completePodNames(cmd, args, toComplete)
+		},
 		PreRunE: func(*cobra.Command, []string) error {
 			return checkOutput(output, outputJSON, outputYAML)
 		},

@@ -76,6 +76,7 @@ func newGetCommand(o *options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.runGet(cmd.Context(), f, args)
 		},
+		ValidArgsFunction: o.completePodNames,
 	}
 	f.addFlags(cmd, "wide|json|yaml")
 	return cmd

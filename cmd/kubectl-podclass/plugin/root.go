@@ -3,6 +3,8 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,4 +134,30 @@ func (o *options) noneFound(s scope) {
 		return
 	}
 	fmt.Fprintf(o.ErrOut, "No pods found in %s namespace.\n", s.namespace)
+}
+
+// completePodNames completes the names of the pods in the namespace the
+// flags say (for `kubectl podclass explain <TAB>`, through a
+// kubectl_complete-podclass script on the PATH).
+func (o *options) completePodNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	ns, err := o.namespace()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	c, err := o.clients()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	metas, err := listPods(cmd.Context(), c.metadata, scope{namespace: ns})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	var names []cobra.Completion
+	for _, m := range metas {
+		if strings.HasPrefix(m.Name, toComplete) && !slices.Contains(args, m.Name) {
+			names = append(names, m.Name)
+		}
+	}
+	slices.Sort(names)
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
