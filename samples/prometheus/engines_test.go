@@ -24,10 +24,16 @@ import (
 // started holding the given series and configured as docs/install.md says.
 type engine struct {
 	name  string
-	start func(tb testing.TB, series []promtest.Series, flags ...string) string
+	start func(tb testing.TB, series []promtest.Series, flags ...string) server
 	// sampleLimit is the flag bounding the samples one query may read, a
 	// format for the number; limitError is in the answer past it.
 	sampleLimit, limitError string
+}
+
+// server is a running engine.
+type server struct {
+	URL string
+	PID int
 }
 
 // vmFlags are what docs/install.md asks of VictoriaMetrics: a query for
@@ -38,16 +44,18 @@ var vmFlags = []string{"-search.maxQueryLen=1MiB"}
 var engines = []engine{
 	{
 		name: "Prometheus",
-		start: func(tb testing.TB, s []promtest.Series, flags ...string) string {
-			return promtest.Start(tb, s, flags...).URL
+		start: func(tb testing.TB, s []promtest.Series, flags ...string) server {
+			srv := promtest.Start(tb, s, flags...)
+			return server{URL: srv.URL, PID: srv.PID()}
 		},
 		sampleLimit: "--query.max-samples=%d",
 		limitError:  "too many samples",
 	},
 	{
 		name: "VictoriaMetrics",
-		start: func(tb testing.TB, s []promtest.Series, flags ...string) string {
-			return vmtest.Start(tb, s, append(slices.Clone(vmFlags), flags...)...).URL
+		start: func(tb testing.TB, s []promtest.Series, flags ...string) server {
+			srv := vmtest.Start(tb, s, append(slices.Clone(vmFlags), flags...)...)
+			return server{URL: srv.URL, PID: srv.PID()}
 		},
 		sampleLimit: "-search.maxSamplesPerQuery=%d",
 		limitError:  "-search.maxSamplesPerQuery",
@@ -64,7 +72,7 @@ func TestPrometheusSource(t *testing.T) {
 			fixture := newCadvisor()
 			rec := loadCorpus(t)
 			live := newLivePod(time.Now())
-			srv := e.start(t, slices.Concat(fixture.series, allSeries(rec.series), live.series))
+			srv := e.start(t, slices.Concat(fixture.series, allSeries(rec.series), live.series)).URL
 			t.Run("fixture", func(t *testing.T) { testFixture(t, srv, fixture) })
 			t.Run("recorded corpus", func(t *testing.T) { testCorpus(t, srv, rec) })
 			t.Run("samples up to now", func(t *testing.T) { testLivePod(t, srv, live) })
@@ -310,7 +318,7 @@ func TestLongReadsStayUnderTheSampleLimit(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
 			rec := loadCorpus(t)
-			srv := e.start(t, allSeries(rec.series), fmt.Sprintf(e.sampleLimit, 20000))
+			srv := e.start(t, allSeries(rec.series), fmt.Sprintf(e.sampleLimit, 20000)).URL
 
 			src, err := prometheus.NewSource(prometheus.Config{URL: srv})
 			if err != nil {

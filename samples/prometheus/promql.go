@@ -13,9 +13,10 @@ import (
 )
 
 // windowsQuery builds the one PromQL expression that reads a batch, naming
-// the pods once per selector however many series there are (a 500-pod batch
-// is a 33 KiB query instead of 195 KiB with one selector per series, and
-// both engines answer it in less than half the time):
+// the pods once per selector however many series there are: a 500-pod batch
+// of the benchmark's names is 31 KiB of PromQL instead of 183 KiB with one
+// selector per series, and the engines spend about half the CPU time on it
+// (docs/benchmarks.md):
 //
 //   - the per-container series in one selector, summed per container and
 //     metric name (over devices): the infrastructure "POD" container and the

@@ -123,6 +123,9 @@ func Start(tb testing.TB, series []Series, flags ...string) *Server {
 	return s
 }
 
+// PID is the prometheus process's id, e.g. to read its CPU time.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Stop ends prometheus; Start's cleanup does it too.
 func (s *Server) Stop() { s.stop() }
 

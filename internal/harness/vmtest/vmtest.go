@@ -186,6 +186,9 @@ func (s *Server) do(ctx context.Context, method, path string, body []byte, want 
 	return nil
 }
 
+// PID is the victoria-metrics process's id, e.g. to read its CPU time.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Stop ends victoria-metrics; Start's cleanup does it too.
 func (s *Server) Stop() { s.stop() }
 
