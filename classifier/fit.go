@@ -163,6 +163,7 @@ func FitForest(ts *TrainingSet, cfg ForestConfig) (*Forest, error) {
 			return nil, fmt.Errorf("classifier: tree %d: %w", t, err)
 		}
 	}
+	f.compile()
 	return f, nil
 }
 

@@ -77,5 +77,6 @@ func forestFromJSON(j *forestJSON, classes []string, nfeat int) (*Forest, error)
 			return nil, fmt.Errorf("leaf probability %d is %v", i, p)
 		}
 	}
+	f.compile()
 	return f, nil
 }
