@@ -246,10 +246,12 @@ func TestTrainingIsReproducible(t *testing.T) {
 	// The version's timestamp and "created" say when a model was made, so two
 	// trainings a second apart differ there; everything else, including the
 	// version's hash of the fitted model, must be identical.
-	for _, c := range []*Classifier{a, b} {
-		c.stampVersion()
-		c.manifest.Created = ""
-		c.manifest.ModelVersion = c.manifest.ModelVersion[strings.LastIndexByte(c.manifest.ModelVersion, '-')+1:]
+	for _, top := range []*Classifier{a, b} {
+		top.stampVersion()
+		for c := top; c != nil; c = c.fallback {
+			c.manifest.Created = ""
+			c.manifest.ModelVersion = c.manifest.ModelVersion[strings.LastIndexByte(c.manifest.ModelVersion, '-')+1:]
+		}
 	}
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)

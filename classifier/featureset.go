@@ -18,13 +18,24 @@ const (
 	SetBase FeatureSet = "base"
 )
 
+// rank orders the sets, richest first: a fallback's rank is lower.
+func (s FeatureSet) rank() int {
+	switch s {
+	case SetProcess:
+		return 2
+	case SetBase:
+		return 1
+	}
+	return 0
+}
+
 // Uses reports whether feature j belongs to the set.
 func (s FeatureSet) Uses(j int) bool {
 	return s != SetBase || j < firstProcessFeature
 }
 
 // Valid reports whether s is a known set.
-func (s FeatureSet) Valid() bool { return s == SetProcess || s == SetBase }
+func (s FeatureSet) Valid() bool { return s.rank() > 0 }
 
 // Has reports whether a raw feature vector carries what the set needs.
 func (s FeatureSet) Has(x []float64) bool {
@@ -67,7 +78,7 @@ func (c *Classifier) FeatureSets() []FeatureSet {
 // FeatureSet is the set c itself decides with.
 func (c *Classifier) FeatureSet() FeatureSet { return c.set }
 
-// variantFor picks the richest set raw carries.
+// variantFor picks the richest set raw carries (the chain is richest first).
 func (c *Classifier) variantFor(raw []float64) *Classifier {
 	for v := c; v != nil; v = v.fallback {
 		if v.set.Has(raw) {

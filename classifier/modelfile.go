@@ -81,28 +81,42 @@ type savedFile struct {
 // stampVersion sets the model version from the creation time and the hash
 // of the fitted model.
 func (c *Classifier) stampVersion() {
-	model, err := c.model.MarshalJSON()
+	sum, err := c.contentHash()
 	if err != nil {
 		return
 	}
-	var fb json.RawMessage
-	if c.fallback != nil {
-		if fb, err = c.fallback.MarshalJSON(); err != nil {
-			return
-		}
-	}
-	raw, _ := json.Marshal(struct {
-		F  json.RawMessage
-		I  []float64
-		O  *OODGuard
-		FB json.RawMessage `json:",omitempty"`
-	}{model, c.impute, c.ood, fb})
-	sum := sha256.Sum256(raw)
 	ts := c.manifest.Created
 	if t, err := time.Parse(time.RFC3339, ts); err == nil {
 		ts = t.UTC().Format("20060102T150405Z")
 	}
-	c.manifest.ModelVersion = ts + "-" + hex.EncodeToString(sum[:])[:12]
+	c.manifest.ModelVersion = ts + "-" + sum[:12]
+}
+
+// contentHash hashes what was fitted — forest, imputation values,
+// out-of-distribution guard and the fallbacks' own content hashes — and
+// nothing of when it was made, so equal trainings hash equal.
+func (c *Classifier) contentHash() (string, error) {
+	model, err := c.model.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	var fb string
+	if c.fallback != nil {
+		if fb, err = c.fallback.contentHash(); err != nil {
+			return "", err
+		}
+	}
+	raw, err := json.Marshal(struct {
+		F  json.RawMessage
+		I  []float64
+		O  *OODGuard
+		FB string `json:",omitempty"`
+	}{model, c.impute, c.ood, fb})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // MarshalJSON writes the model file.
@@ -157,18 +171,17 @@ func Load(data []byte) (c *Classifier, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if mf.Fallback != nil {
-		if mf.Fallback.Fallback != nil {
-			return nil, errors.New("classifier: a fallback model cannot have a fallback of its own")
-		}
-		fb, err := fromFile(mf.Fallback)
+	prev := c
+	for f := mf.Fallback; f != nil; f = f.Fallback {
+		fb, err := fromFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("classifier: fallback model: %w", err)
 		}
-		if fb.set != SetBase || c.set != SetProcess {
-			return nil, fmt.Errorf("classifier: a %s-set model cannot fall back to a %s-set one", c.set, fb.set)
+		if fb.set.rank() >= prev.set.rank() {
+			return nil, fmt.Errorf("classifier: a %s-set model cannot fall back to a %s-set one", prev.set, fb.set)
 		}
-		c.fallback = fb
+		prev.fallback = fb
+		prev = fb
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -84,36 +85,46 @@ func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	if cfg.Set != "" {
 		return trainSet(examples, cfg)
 	}
-	bc := cfg
-	bc.Set = SetBase
-	base, err := trainSet(examples, bc)
-	if err != nil {
-		return nil, err
-	}
-	var withProc []Example
-	classes := map[string]bool{}
-	for _, e := range examples {
-		if e.Window != nil && hasProcessSamples(e.Window) {
-			withProc = append(withProc, e)
-			classes[e.Class] = true
+	// Each set is trained on the pods whose windows carry its groups, and
+	// the richer set falls back to the poorer one: base (every pod) ←
+	// process (the pods with process structure).
+	var chain *Classifier
+	for _, set := range []FeatureSet{SetBase, SetProcess} {
+		var sub []Example
+		classes := map[string]bool{}
+		for _, e := range examples {
+			if e.Window != nil && windowHas(e.Window, set) {
+				sub = append(sub, e)
+				classes[e.Class] = true
+			}
 		}
+		if len(classes) < 2 {
+			continue
+		}
+		sc := cfg
+		sc.Set = set
+		c, err := trainSet(sub, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s feature set: %w", set, err)
+		}
+		if chain != nil {
+			c = c.WithFallback(chain)
+		}
+		chain = c
 	}
-	if len(classes) < 2 {
-		return base, nil
+	if chain == nil {
+		return nil, errors.New("classifier: fewer than two classes to train on")
 	}
-	pc := cfg
-	pc.Set = SetProcess
-	proc, err := trainSet(withProc, pc)
-	if err != nil {
-		return nil, err
-	}
-	c := proc.WithFallback(base)
-	c.stampVersion()
-	return c, nil
+	chain.stampVersion()
+	return chain, nil
 }
 
-// hasProcessSamples reports whether any sample of w has the process count.
-func hasProcessSamples(w *samples.Window) bool {
+// windowHas reports whether any sample of w has the counters the set's
+// optional group is computed from.
+func windowHas(w *samples.Window, set FeatureSet) bool {
+	if set == SetBase {
+		return true
+	}
 	for i := range w.Samples {
 		if !math.IsNaN(w.Samples[i].Processes) {
 			return true

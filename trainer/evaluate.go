@@ -100,10 +100,8 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	preds, byMargin, windows := cv.preds, cv.byMargin, cv.wins
 	rep := score(preds, cfg.Train.Families)
 	rep.Operating = operating(preds, cv.foreign, cfg.Train.Families, "")
-	if len(cv.base) > 0 {
-		b := operating(cv.base, cv.baseForeign, cfg.Train.Families, string(classifier.SetBase))
-		rep.BaseSet = &b
-	}
+	sets := cv.sets.scores(cfg.Train.Families)
+	rep.BaseSet = sets[classifier.SetBase]
 	rep.FeatureSetsUsed = map[string]int{}
 	for _, p := range preds {
 		rep.FeatureSetsUsed[string(p.Result.FeatureSet)]++
@@ -113,6 +111,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	rep.WindowSamples = cfg.Train.Thresholds.WindowSamples
 	rep.Thresholds = cfg.Train.Thresholds
 	rep.Predictions = preds
+	rep.SetPredictions = cv.sets.known
 	var wc, wn int
 	for _, w := range windows {
 		wc += w[0]
@@ -175,12 +174,13 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 // cvResult is what crossValidate returns: the known test pods' answers
 // (preds), the same under each out-of-distribution margin (byMargin[i] for
 // margins[i]), wins[f] = {correct, total} over all held-out sub-windows of
-// fold f, the foreign pods' answers, and both again decided with the base
-// feature set alone.
+// fold f, the foreign pods' answers, and both again decided with each
+// smaller feature set alone.
 type cvResult struct {
-	preds, foreign, base, baseForeign []PodPrediction
-	byMargin                          [][]PodPrediction
-	wins                              [][2]int
+	preds, foreign []PodPrediction
+	sets           *setAnswers
+	byMargin       [][]PodPrediction
+	wins           [][2]int
 }
 
 // crossValidate trains one model per fold on the fold's known pods and
@@ -212,8 +212,8 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 				results[fi].err = fmt.Errorf("fold %d: %w", fi, err)
 				return nil
 			}
-			base := model.Variant(classifier.SetBase)
 			var o out
+			o.sets = newSetAnswers(model)
 			variants := withMargins(model, margins)
 			o.byMargin = make([][]PodPrediction, len(margins))
 			for _, i := range f.Test {
@@ -221,17 +221,12 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 				pred := func(r classifier.Result) PodPrediction {
 					return PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: fi, Result: r}
 				}
+				o.sets.add(e.Window, foreign[e.Class], pred)
 				if foreign[e.Class] {
 					o.foreign = append(o.foreign, pred(model.Classify(e.Window)))
-					if base != nil && base != model {
-						o.baseForeign = append(o.baseForeign, pred(base.Classify(e.Window)))
-					}
 					continue
 				}
 				o.preds = append(o.preds, pred(model.Classify(e.Window)))
-				if base != nil && base != model {
-					o.base = append(o.base, pred(base.Classify(e.Window)))
-				}
 				for mi, v := range variants {
 					o.byMargin[mi] = append(o.byMargin[mi], pred(v.Classify(e.Window)))
 				}
@@ -249,15 +244,15 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 		})
 	}
 	_ = g.Wait() // each fold's error is in results, returned in fold order below
-	res := &cvResult{wins: make([][2]int, len(folds)), byMargin: make([][]PodPrediction, len(margins))}
+	res := &cvResult{wins: make([][2]int, len(folds)), byMargin: make([][]PodPrediction, len(margins)),
+		sets: &setAnswers{known: map[classifier.FeatureSet][]PodPrediction{}, foreign: map[classifier.FeatureSet][]PodPrediction{}}}
 	for i, r := range results {
 		if r.err != nil {
 			return nil, r.err
 		}
 		res.preds = append(res.preds, r.preds...)
 		res.foreign = append(res.foreign, r.foreign...)
-		res.base = append(res.base, r.base...)
-		res.baseForeign = append(res.baseForeign, r.baseForeign...)
+		res.sets.merge(r.sets)
 		for mi := range margins {
 			res.byMargin[mi] = append(res.byMargin[mi], r.byMargin[mi]...)
 		}

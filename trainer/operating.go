@@ -1,6 +1,9 @@
 package trainer
 
-import "github.com/podclass/podclass/classifier"
+import (
+	"github.com/podclass/podclass/classifier"
+	"github.com/podclass/podclass/samples"
+)
 
 // Operating is what a user of the answers sees: how often a `classified`
 // answer is right, how many known pods get their exact class, and how the
@@ -90,39 +93,79 @@ func operating(known, foreign []PodPrediction, families map[string]string, set s
 }
 
 // ScoreModel classifies every example with model and scores the answers as
-// Operating, with the model's own choice of feature set per pod and, when the
-// model has one, with the base set alone. Examples of classes the model does
-// not know, or named in foreign, are scored as foreign pods.
-func ScoreModel(model *classifier.Classifier, examples []classifier.Example, foreign map[string]bool, families map[string]string) (Operating, *Operating, []PodPrediction) {
+// Operating, with the model's own choice of feature set per pod and, for each
+// smaller set the model falls back to, with that set alone (SetScores).
+// Examples of classes the model does not know, or named in foreign, are
+// scored as foreign pods.
+func ScoreModel(model *classifier.Classifier, examples []classifier.Example, foreign map[string]bool, families map[string]string) (Operating, SetScores, []PodPrediction) {
 	classes := map[string]bool{}
 	for _, c := range model.Classes() {
 		classes[c] = true
 	}
-	base := model.Variant(classifier.SetBase)
-	var known, alien, bKnown, bAlien []PodPrediction
+	var known, alien []PodPrediction
+	sets := newSetAnswers(model)
 	for _, e := range examples {
 		pred := func(r classifier.Result) PodPrediction {
 			return PodPrediction{Namespace: e.Pod.Namespace, Pod: e.Pod.Name, Truth: e.Class, Fold: -1, Result: r}
 		}
 		isForeign := foreign[e.Class] || !classes[e.Class]
 		p := pred(model.Classify(e.Window))
-		var b PodPrediction
-		if base != nil {
-			b = pred(base.Classify(e.Window))
-		}
 		if isForeign {
 			alien = append(alien, p)
-			bAlien = append(bAlien, b)
 		} else {
 			known = append(known, p)
-			bKnown = append(bKnown, b)
+		}
+		sets.add(e.Window, isForeign, pred)
+	}
+	return operating(known, alien, families, ""), sets.scores(families), append(known, alien...)
+}
+
+// SetScores are Operating figures per smaller feature set.
+type SetScores map[classifier.FeatureSet]*Operating
+
+// setAnswers collects, for each fallback set of a model, the answers of that
+// set alone.
+type setAnswers struct {
+	variants map[classifier.FeatureSet]*classifier.Classifier
+	known    map[classifier.FeatureSet][]PodPrediction
+	foreign  map[classifier.FeatureSet][]PodPrediction
+}
+
+func newSetAnswers(model *classifier.Classifier) *setAnswers {
+	a := &setAnswers{variants: map[classifier.FeatureSet]*classifier.Classifier{},
+		known: map[classifier.FeatureSet][]PodPrediction{}, foreign: map[classifier.FeatureSet][]PodPrediction{}}
+	for _, s := range model.FeatureSets()[1:] {
+		a.variants[s] = model.Variant(s)
+	}
+	return a
+}
+
+func (a *setAnswers) add(w *samples.Window, foreign bool, pred func(classifier.Result) PodPrediction) {
+	for s, v := range a.variants {
+		p := pred(v.Classify(w))
+		if foreign {
+			a.foreign[s] = append(a.foreign[s], p)
+		} else {
+			a.known[s] = append(a.known[s], p)
 		}
 	}
-	op := operating(known, alien, families, "")
-	var bop *Operating
-	if base != nil && base != model {
-		o := operating(bKnown, bAlien, families, string(classifier.SetBase))
-		bop = &o
+}
+
+// merge appends b's answers to a's (folds' models share their sets).
+func (a *setAnswers) merge(b *setAnswers) {
+	for s, p := range b.known {
+		a.known[s] = append(a.known[s], p...)
 	}
-	return op, bop, append(known, alien...)
+	for s, p := range b.foreign {
+		a.foreign[s] = append(a.foreign[s], p...)
+	}
+}
+
+func (a *setAnswers) scores(families map[string]string) SetScores {
+	out := SetScores{}
+	for s, k := range a.known {
+		o := operating(k, a.foreign[s], families, string(s))
+		out[s] = &o
+	}
+	return out
 }

@@ -67,6 +67,9 @@ type Report struct {
 	// FeatureSetsUsed counts the held-out pods decided by each feature set.
 	FeatureSetsUsed map[string]int  `json:"feature_sets_used,omitempty"`
 	Predictions     []PodPrediction `json:"predictions,omitempty"`
+	// SetPredictions are the held-out known pods decided again by each
+	// smaller feature set alone (BaseSet's answers), pod by pod.
+	SetPredictions map[classifier.FeatureSet][]PodPrediction `json:"set_predictions,omitempty"`
 }
 
 // External scores a model on a dataset it never saw.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/podclass/podclass/classifier"
 	"github.com/podclass/podclass/cmd/internal/options"
 	"github.com/podclass/podclass/imagerules"
 	"github.com/podclass/podclass/samples"
@@ -38,6 +39,8 @@ type datasetFlags struct {
 	ForeignCalibration bool
 	// Curves computes the window-length and learning curves.
 	Curves bool
+	// Trees is the forest's size (0: classifier.DefaultForestConfig's).
+	Trees int
 }
 
 func (d *datasetFlags) bind(cmd *cobra.Command) {
@@ -51,6 +54,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
 	f.BoolVar(&d.ForeignCalibration, "foreign-calibration", false, "Tighten each class's out-of-distribution limit against simulated foreign services (inner leave-one-class-out): more unknown answers for services the model never saw, and for some it knows; one more inner model per class.")
 	f.BoolVar(&d.Curves, "curves", d.Curves, "Also compute the window-length and learning curves (11 more cross-validations).")
+	f.IntVar(&d.Trees, "trees", classifier.DefaultForestConfig().Trees, "Trees in each forest: fewer answer faster and make a smaller model, more vote more smoothly.")
 	f.Float64Var(&d.OODMargin, "ood-margin", 1, "Out-of-distribution margin of the model: multiplies each class's calibrated distance limit; below 1 answers unknown more often (foreign services, and known ones under unfamiliar load).")
 }
 
@@ -80,6 +84,9 @@ func (d *datasetFlags) validate() error {
 	}
 	if d.WindowSamples < 2 {
 		return fmt.Errorf("--window %d: need at least 2 samples", d.WindowSamples)
+	}
+	if d.Trees < 1 {
+		return fmt.Errorf("--trees %d: must be at least 1", d.Trees)
 	}
 	if !options.Positive(d.OODMargin) {
 		return fmt.Errorf("--ood-margin %v: must be a positive number", d.OODMargin)
@@ -136,6 +143,7 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	cfg.Train.Families = rules.Families()
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
 	cfg.Train.Thresholds.OODMargin = d.OODMargin
+	cfg.Train.Forest.Trees = d.Trees
 	cfg.Train.Calibration.ForeignMargins = d.ForeignCalibration
 	if !d.Curves {
 		cfg.WindowLengths, cfg.LearningFractions = nil, nil

@@ -116,8 +116,8 @@ func externalTest(cmd *cobra.Command, o evalFlags, examples []classifier.Example
 	if err != nil {
 		return nil, err
 	}
-	op, base, _ := trainer.ScoreModel(model, tds.Examples(), tds.ForeignClasses(), cfg.Train.Families)
-	return &trainer.External{Metrics: o.TestMetrics, Pods: len(tds.Labelled), Operating: op, BaseSet: base}, nil
+	op, sets, _ := trainer.ScoreModel(model, tds.Examples(), tds.ForeignClasses(), cfg.Train.Families)
+	return &trainer.External{Metrics: o.TestMetrics, Pods: len(tds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase]}, nil
 }
 
 // scoreModel scores an existing model on the dataset.
@@ -130,14 +130,14 @@ func scoreModel(cmd *cobra.Command, o evalFlags, ds *trainer.Dataset, cfg traine
 	if err != nil {
 		return err
 	}
-	op, base, preds := trainer.ScoreModel(model, ds.Examples(), cfg.Foreign, cfg.Train.Families)
+	op, sets, preds := trainer.ScoreModel(model, ds.Examples(), cfg.Foreign, cfg.Train.Families)
 	out := struct {
 		Model       string                  `json:"model"`
 		Pods        int                     `json:"pods"`
 		Operating   trainer.Operating       `json:"operating"`
 		BaseSet     *trainer.Operating      `json:"base_set,omitempty"`
 		Predictions []trainer.PodPrediction `json:"predictions,omitempty"`
-	}{Model: model.Manifest().ModelVersion, Pods: len(ds.Labelled), Operating: op, BaseSet: base}
+	}{Model: model.Manifest().ModelVersion, Pods: len(ds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase]}
 	if o.Predictions {
 		out.Predictions = preds
 	}
