@@ -13,7 +13,9 @@ func TestFlagValidation(t *testing.T) {
 		args []string
 		want string
 	}{
-		"the demo refuses a zero deadline": {[]string{"--deadline", "0s", "--assets", t.TempDir(), "--influxd", "/bin/sh"}, "missing"},
+		"the demo names a missing binary and how to build it": {[]string{"--assets", t.TempDir(), "--influxd", "/bin/sh"}, "hack/tools.sh demo"},
+		"the demo refuses a zero deadline":                    {[]string{"--deadline", "0s"}, "must be positive"},
+		"the demo needs a node":                               {[]string{"--nodes", "0"}, "--nodes must be at least 1"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -42,6 +43,12 @@ const (
 type Options struct {
 	// AssetsDir holds etcd and kube-apiserver (KUBEBUILDER_ASSETS).
 	AssetsDir string
+	// KubeBinDir holds kube-controller-manager and kube-scheduler.
+	KubeBinDir string
+	// Kwok is the kwok binary that simulates the nodes.
+	Kwok string
+	// Nodes is how many simulated nodes the cluster has.
+	Nodes int
 	// InfluxBinary is the influxd to run.
 	InfluxBinary string
 	// CorpusDir holds the recorded metrics.lp and pods.csv.
@@ -53,7 +60,7 @@ type Options struct {
 	// Live redraws the table in place (a terminal); otherwise changes are
 	// printed as lines.
 	Live bool
-	// Deadline bounds the whole run after the pods are created.
+	// Deadline bounds the whole run after the workloads are created.
 	Deadline time.Duration
 	// Interval is the refiner's tick.
 	Interval time.Duration
@@ -83,24 +90,32 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	const window = 6
-	pods, trainPods := c.scenario(window)
-	if len(pods) == 0 {
+	workloads, trainPods := c.scenario(window)
+	if len(workloads) == 0 {
 		return errors.New("the corpus has no class with 3 pods long enough to replay")
 	}
 
 	ui.step("starting kube-apiserver and etcd (%s)", o.AssetsDir)
+	ui.step("starting kube-controller-manager, kube-scheduler and kwok: %d simulated nodes (logs in %s)", o.Nodes, filepath.Join(o.ReportDir, "cluster"))
 	ui.step("starting InfluxDB %s", influxd.Version)
-	cluster, err := localcluster.Start(localcluster.Options{AssetsDir: o.AssetsDir, Influxd: o.InfluxBinary})
+	cluster, err := localcluster.Start(localcluster.Options{AssetsDir: o.AssetsDir, Influxd: o.InfluxBinary, Cluster: &localcluster.ClusterOptions{
+		KubeBinDir: o.KubeBinDir, Kwok: o.Kwok, Nodes: localcluster.DefaultNodes(o.Nodes),
+		// Long enough to see a scheduled pod Pending before it runs.
+		PodStartDelay: 2 * time.Second, LogDir: filepath.Join(o.ReportDir, "cluster"),
+	}})
 	if err != nil {
 		return err
 	}
 	defer func() {
+		ui.step("stopping kwok, kube-scheduler and kube-controller-manager")
 		ui.step("stopping InfluxDB")
 		ui.step("stopping kube-apiserver and etcd")
-		_ = cluster.Stop()
+		if err := cluster.Stop(); err != nil {
+			ui.step("stopping: %v", err)
+		}
 	}()
 	cfg, kube, db := cluster.Config, cluster.Client, cluster.Influx
-	for ns, optIn := range map[string]bool{ownNamespace: false, "shop": true, "legacy": false} {
+	for ns, optIn := range map[string]bool{ownNamespace: false, optedIn: true, "legacy": false} {
 		if err := cluster.Namespace(ctx, ns, optIn); err != nil {
 			return err
 		}
@@ -113,7 +128,30 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	defer func() { ui.step("stopping the webhook (draining admissions)"); stopWebhook() }()
 
-	ui.step("training a model on %d recorded pods (the %d demo pods held out)", len(trainPods), len(pods))
+	// Some workloads come first, so that their pods run while the model
+	// trains: a CronJob fires on the next full minute only, and a
+	// StatefulSet pod to be deleted once decided and decided again. The
+	// board follows the pods from now on and replays their behaviour; the
+	// refiner decides what waited for it when it starts.
+	early := func(w *workload) bool { return w.Kind == kindCronJob || w.Recreate }
+	for _, w := range workloads {
+		switch {
+		case w.Kind == kindCronJob:
+			ui.step("creating CronJob %s/%s (every minute; its first Job comes at the next full minute)", w.Namespace, w.Name)
+		case early(w):
+			ui.step("creating %s %s/%s (%d replicas); its pods run and replay their behaviour while the model trains", w.Kind, w.Namespace, w.Name, w.Replicas)
+		}
+	}
+	if err := create(ctx, kube, workloads, early); err != nil {
+		return err
+	}
+	board := newBoard(kube, workloads)
+	boardCtx, stopBoard := context.WithCancel(ctx)
+	defer stopBoard()
+	go board.run(boardCtx, kube, ui)
+	go replayLoop(boardCtx, db, board)
+
+	ui.step("training a model on %d recorded pods (the %d pods the demo replays, and their load scenarios, held out)", len(trainPods), countRecordings(workloads))
 	trained, err := train(ctx, c, trainPods, window, o.ReportDir)
 	if err != nil {
 		return err
@@ -135,16 +173,17 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer func() { ui.step("stopping the refiner"); stopRefiner() }()
+	board.refinerStarted(time.Now())
 
-	ui.step("creating %d pods and replaying their recorded metrics in real time (10 s per sample)", len(pods))
+	rest := func(w *workload) bool { return !early(w) }
+	ui.step("creating %s; their pods replay recorded metrics from the moment they run (10 s per sample)", describe(workloads, rest))
 	runCtx, cancel := context.WithTimeout(ctx, o.Deadline)
 	defer cancel()
-	board, err := createPods(runCtx, kube, pods)
-	if err != nil {
+	if err := create(runCtx, kube, workloads, rest); err != nil {
 		return err
 	}
-	go replayLoop(runCtx, db, board)
-	watchErr := watch(runCtx, kube, board, ui)
+	watchErr := watch(runCtx, board, ui)
+	stopBoard()
 	ui.summary(board)
 	path, rerr := writeReport(o.ReportDir, board, trained)
 	if rerr != nil {
@@ -156,6 +195,35 @@ func Run(ctx context.Context, o Options) (err error) {
 		return nil
 	}
 	return watchErr
+}
+
+func countRecordings(ws []*workload) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.Recordings)
+	}
+	return n
+}
+
+// describe counts the workloads only selects by kind, e.g. "7 Deployments,
+// 5 StatefulSets, 1 Job".
+func describe(ws []*workload, only func(*workload) bool) string {
+	var parts []string
+	for _, kind := range []string{kindDeployment, kindStatefulSet, kindJob, kindCronJob} {
+		n := 0
+		for _, w := range ws {
+			if w.Kind == kind && only(w) {
+				n++
+			}
+		}
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+kind)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %ss", n, kind))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // startWebhook registers the webhook at a loopback URL, has the certs

@@ -21,19 +21,61 @@ var images = map[string]string{
 	"prometheus": "prom/prometheus:v2.53.0",
 }
 
-// demoPod is one pod the demo creates and the recording it replays.
-type demoPod struct {
-	Namespace, Name string
+// Workload kinds the demo creates, as users do.
+const (
+	kindDeployment  = "Deployment"
+	kindStatefulSet = "StatefulSet"
+	kindJob         = "Job"
+	kindCronJob     = "CronJob"
+)
+
+// plan is the workload each recorded class runs as.
+var plan = []struct {
+	class, kind, name string
+	replicas          int
+	// recreate: once its first pod is decided, the demo deletes it and the
+	// StatefulSet creates it again under the same name.
+	recreate bool
+}{
+	{"nginx", kindDeployment, "web", 2, false},
+	{"apache", kindDeployment, "httpd", 1, false},
+	{"haproxy", kindDeployment, "lb", 1, false},
+	{"memcached", kindDeployment, "sessions", 1, false},
+	{"mosquitto", kindDeployment, "mqtt", 1, false},
+	{"mysql", kindStatefulSet, "db", 2, true},
+	{"redis", kindStatefulSet, "cache", 1, false},
+	{"rabbitmq", kindStatefulSet, "queue", 1, false},
+	{"zookeeper", kindStatefulSet, "zk", 1, false},
+	{"etcd", kindStatefulSet, "etcd", 1, false},
+	{"prometheus", kindJob, "backfill", 1, false},
+	{"postgresql", kindCronJob, "nightly-backup", 1, false},
+}
+
+// workload is one object the demo creates and the recorded behaviour its
+// pods replay: each pod takes the next recording when it appears (a pod
+// recreated under the same name takes a fresh one).
+type workload struct {
+	Kind, Namespace, Name string
+	Replicas              int
 	// Containers are name → image, in order.
 	Containers [][2]string
-	// OptOut labels the pod podclass.io/enabled=false.
+	// OptOut labels the pods podclass.io/enabled=false.
 	OptOut bool
+	// Recreate deletes the first pod once it is decided (a StatefulSet's).
+	Recreate bool
 	// Truth is the class of the recorded behaviour.
-	Truth   string
-	Samples []samples.Sample
-	// Recording names the corpus pod replayed.
-	Recording samples.PodKey
+	Truth      string
+	Recordings []recording
 }
+
+// recording is a corpus pod's first window.
+type recording struct {
+	Key     samples.PodKey
+	Samples []samples.Sample
+}
+
+// ID is how the table names the workload, e.g. StatefulSet/db.
+func (w *workload) ID() string { return w.Kind + "/" + w.Name }
 
 // corpus is the recorded behaviour the demo replays and trains on.
 type corpus struct {
@@ -55,13 +97,15 @@ func loadCorpus(ctx context.Context, dir string) (*corpus, error) {
 	return &corpus{windows: mem.All(), pods: pods}, nil
 }
 
-// scenario picks the pods to replay: per class the last recorded pod (by
-// name) long enough for the model's window, held out of the demo's training
-// together with every pod recorded under the same load scenario (its twins
-// on the other machine shape), so the accuracy it shows is on pods and loads
-// the model never saw. Foreign services (known=false) are never trained on.
-// It returns the demo pods and the corpus pods left for training.
-func (c *corpus) scenario(window int) ([]demoPod, []trainer.Pod) {
+// scenario picks the workloads and the recorded pods they replay: per class
+// the last recorded pod (by name) long enough for the model's window and, for
+// more replicas, its scenario twins, held
+// out of the demo's training together with every pod recorded under the
+// same load scenario (their twins on the other machine shapes), so the
+// accuracy it shows is on pods and loads the model never saw. Foreign
+// services (known=false) are never trained on. It returns the workloads and
+// the corpus pods left for training.
+func (c *corpus) scenario(window int) ([]*workload, []trainer.Pod) {
 	held := map[string]trainer.Pod{}
 	byClass := map[string][]trainer.Pod{}
 	for _, p := range c.pods {
@@ -76,31 +120,76 @@ func (c *corpus) scenario(window int) ([]demoPod, []trainer.Pod) {
 		}
 	}
 	sort.Strings(classes)
-	var out []demoPod
-	take := func(cl string, i int) trainer.Pod {
-		ps := byClass[cl]
-		p := ps[len(ps)-1-i]
-		held[p.Key.String()] = p
-		return p
+	used := map[samples.PodKey]bool{}
+	// take returns n recordings of class: the newest unused one, then — a
+	// workload's replicas run the same load — its scenario twins recorded on
+	// the other machine shapes, then the next newest; false when the corpus
+	// has not that many.
+	take := func(class string, n int) ([]recording, bool) {
+		ps := byClass[class]
+		var picked []trainer.Pod
+		pick := func(ok func(trainer.Pod) bool) bool {
+			for i := len(ps) - 1; i >= 0; i-- {
+				if p := ps[i]; !used[p.Key] && ok(p) {
+					used[p.Key] = true
+					picked = append(picked, p)
+					return true
+				}
+			}
+			return false
+		}
+		for len(picked) < n {
+			twin := func(p trainer.Pod) bool {
+				return len(picked) > 0 && p.Columns["scenario"] != "" && p.Columns["scenario"] == picked[0].Columns["scenario"]
+			}
+			if !pick(twin) && !pick(func(trainer.Pod) bool { return true }) {
+				return nil, false
+			}
+		}
+		var out []recording
+		for _, p := range picked {
+			held[p.Key.String()] = p
+			out = append(out, recording{Key: p.Key, Samples: c.windows[p.Key].Samples[:window]})
+		}
+		return out, true
 	}
-	add := func(ns, name string, containers [][2]string, optOut bool, p trainer.Pod) {
-		out = append(out, demoPod{Namespace: ns, Name: name, Containers: containers, OptOut: optOut, Truth: p.Class,
-			Samples: c.windows[p.Key].Samples[:window], Recording: p.Key})
+	var out []*workload
+	add := func(w *workload, class string) {
+		n := w.Replicas
+		if w.Recreate {
+			n++
+		}
+		if recs, ok := take(class, n); ok {
+			w.Truth, w.Recordings = class, recs
+			out = append(out, w)
+		}
 	}
+	known := map[string]bool{}
 	for _, cl := range classes {
-		p := take(cl, 0)
-		add("shop", cl+"-0", [][2]string{{"main", images[cl]}}, false, p)
+		known[cl] = true
+	}
+	for _, p := range plan {
+		if known[p.class] {
+			add(&workload{Kind: p.kind, Namespace: "shop", Name: p.name, Replicas: p.replicas, Recreate: p.recreate,
+				Containers: [][2]string{{"main", images[p.class]}}}, p.class)
+		}
 	}
 	if len(classes) >= 2 {
+		first, second, last := classes[0], classes[1], classes[len(classes)-1]
 		// In-house images no rule names: only behaviour can tell.
-		add("shop", "inhouse-cache-0", [][2]string{{"app", "registry.example.com:5000/acme/fastkv:2.3"}}, false, take(classes[len(classes)-1], 1))
-		add("shop", "inhouse-store-0", [][2]string{{"app", "ghcr.io/acme/orders-store:1.8"}}, false, take(classes[0], 1))
+		add(&workload{Kind: kindStatefulSet, Namespace: "shop", Name: "fastkv", Replicas: 1,
+			Containers: [][2]string{{"app", "registry.example.com:5000/acme/fastkv:2.3"}}}, last)
+		add(&workload{Kind: kindDeployment, Namespace: "shop", Name: "orders-store", Replicas: 1,
+			Containers: [][2]string{{"app", "ghcr.io/acme/orders-store:1.8"}}}, first)
 		// A mesh sidecar beside the service: the main container decides.
-		add("shop", "meshed-1", [][2]string{{"istio-proxy", "docker.io/istio/proxyv2:1.22.0"}, {"web", images[classes[1]]}}, false, take(classes[1], 1))
+		add(&workload{Kind: kindDeployment, Namespace: "shop", Name: "frontend", Replicas: 1,
+			Containers: [][2]string{{"istio-proxy", "docker.io/istio/proxyv2:1.22.0"}, {"web", images[second]}}}, second)
 		// Opted out: the webhook and the refiner leave it alone.
-		add("shop", "optout-0", [][2]string{{"main", images[classes[0]]}}, true, take(classes[0], 2))
+		add(&workload{Kind: kindDeployment, Namespace: "shop", Name: "batch", Replicas: 1, OptOut: true,
+			Containers: [][2]string{{"main", images[first]}}}, first)
 		// A namespace that did not opt in.
-		add("legacy", "legacy-0", [][2]string{{"main", images[classes[1]]}}, false, take(classes[1], 2))
+		add(&workload{Kind: kindDeployment, Namespace: "legacy", Name: "legacy", Replicas: 1,
+			Containers: [][2]string{{"main", images[second]}}}, second)
 	}
 	heldScenario := map[string]bool{}
 	for _, p := range held {
