@@ -1,5 +1,5 @@
-// Command podclass-demo runs podclass end to end on this machine: a control
-// plane, InfluxDB, the webhook, the trainer and the refiner, with recorded
-// pods replayed into it (`make demo`). It is a separate binary so the shipped
-// one links no test harness.
+// Command podclass-demo runs podclass end to end on this machine: a cluster
+// with simulated nodes, InfluxDB, the webhook, the trainer and the refiner,
+// with workloads whose pods replay recorded behaviour (`make demo`). It is a
+// separate binary so the shipped one links no test harness.
 package main
