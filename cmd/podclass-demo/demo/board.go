@@ -180,6 +180,17 @@ func (b *board) refresh(ctx context.Context, kube client.Client) (steps []string
 	return steps
 }
 
+// toCome is how many pods podclass should decide have yet to appear; b.mu held.
+func (b *board) toCome() int {
+	n := 0
+	for _, w := range b.workloads {
+		if w.Namespace == optedIn && !w.OptOut {
+			n += len(w.Recordings) - b.handedOut[w]
+		}
+	}
+	return n
+}
+
 func (b *board) assigned() int {
 	n := 0
 	for _, c := range b.handedOut {

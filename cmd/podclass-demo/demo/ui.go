@@ -66,9 +66,7 @@ func (u *ui) render(b *board) string {
 	width := 30
 	filled := 0
 	// Pods still to come (a CronJob's, a recreated one) count as undecided.
-	if left := b.planned() - b.assigned(); left > 0 {
-		expected += left
-	}
+	expected += b.toCome()
 	if expected > 0 {
 		filled = decided * width / expected
 	}
