@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -146,9 +147,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	board := newBoard(kube, workloads)
-	boardCtx, stopBoard := context.WithCancel(ctx)
+	boardCtx, cancelBoard := context.WithCancel(ctx)
+	boardDone := make(chan struct{})
+	stopBoard := sync.OnceFunc(func() { cancelBoard(); <-boardDone })
 	defer stopBoard()
-	go board.run(boardCtx, kube, ui)
+	go func() { defer close(boardDone); board.run(boardCtx, kube, ui) }()
 	go replayLoop(boardCtx, db, board)
 
 	ui.step("training a model on %d recorded pods (the %d pods the demo replays, and their load scenarios, held out)", len(trainPods), countRecordings(workloads))

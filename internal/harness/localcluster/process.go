@@ -31,7 +31,8 @@ type component struct {
 }
 
 // startComponent starts bin with args in its own process group (a ^C on the
-// terminal reaches the harness, which stops it in order).
+// terminal reaches the harness, which stops it in order), killed if the
+// harness dies first.
 func startComponent(name, bin string, args []string, logDir string) (*component, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logf, err := os.Create(logPath)
@@ -40,7 +41,10 @@ func startComponent(name, bin string, args []string, logDir string) (*component,
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a harness that dies without stopping it (a test binary
+	// killed at its -timeout) takes it along rather than leaving it to spin
+	// against a control plane that is gone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s (%s): %w", name, bin, err)
