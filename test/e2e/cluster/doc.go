@@ -6,6 +6,7 @@
 // ReplicaSet, StatefulSet, Job and CronJob controllers — scheduled onto
 // nodes, and go Running.
 //
-// The tests share one cluster, started in TestMain (about 30 s); each works
-// in its own namespace. It has no code of its own: only _test.go files.
+// The tests share one cluster, started in TestMain (about 10 s, the chart a
+// few seconds more); each works in its own namespace. It has no code of its
+// own: only _test.go files.
 package cluster
