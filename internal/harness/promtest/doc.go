@@ -11,7 +11,10 @@
 //		Labels: map[string]string{"namespace": "a", "pod": "b", "container": "c"},
 //		Points: []promtest.Point{{Time: t0, Value: 42}},
 //	}})
-//	src, _ := metrics.NewPrometheusSource(metrics.PrometheusConfig{URL: srv.URL})
+//	src, _ := prometheus.NewSource(prometheus.Config{URL: srv.URL})
+//
+// The same series go to a real VictoriaMetrics through the vmtest harness
+// (WriteText is its import format), so one suite tests both engines.
 //
 // A harness: imported only by tests; it imports only the freeport and tools harnesses.
 package promtest
