@@ -165,3 +165,82 @@ func TestLongReadsAreSplit(t *testing.T) {
 		})
 	}
 }
+
+// TestSeriesMatchIsChecked: series told apart by labels must be told apart
+// consistently, or a stream could be two series or none.
+func TestSeriesMatchIsChecked(t *testing.T) {
+	faults := func(ft, scope string, f samples.Field) prometheus.Series {
+		return prometheus.Series{Metric: "container_memory_failures_total", Field: f, Match: map[string]string{"failure_type": ft, "scope": scope}}
+	}
+	tests := map[string]struct {
+		series []prometheus.Series
+		want   string // "" when the configuration is valid
+	}{
+		"two series of one metric, told apart by a label": {
+			series: []prometheus.Series{faults("pgfault", "container", samples.FieldPageFaults), faults("pgmajfault", "container", samples.FieldMajorPageFaults)},
+		},
+		"the same series twice": {
+			series: []prometheus.Series{faults("pgfault", "container", samples.FieldPageFaults), faults("pgfault", "container", samples.FieldMajorPageFaults)},
+			want:   "listed twice",
+		},
+		"series of one metric matched on different labels": {
+			series: []prometheus.Series{faults("pgfault", "container", samples.FieldPageFaults),
+				{Metric: "container_memory_failures_total", Field: samples.FieldMajorPageFaults, Match: map[string]string{"failure_type": "pgmajfault"}}},
+			want: "different labels",
+		},
+		"a label name that is not one": {
+			series: []prometheus.Series{{Metric: "container_memory_failures_total", Field: samples.FieldPageFaults, Match: map[string]string{"failure-type": "pgfault"}}},
+			want:   "invalid label name",
+		},
+		"matching on the metric name": {
+			series: []prometheus.Series{{Metric: "container_memory_failures_total", Field: samples.FieldPageFaults, Match: map[string]string{"__name__": "x"}}},
+			want:   "invalid label name",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := prometheus.NewSource(prometheus.Config{URL: "http://127.0.0.1:1", Series: tc.series})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("valid series refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestFaultsAreReadFromTheContainersOwnScope: the query keeps the fault
+// series apart by failure_type and scope, and a stream of the hierarchy
+// scope, or of a failure type nobody asked for, feeds nothing.
+func TestFaultsAreReadFromTheContainersOwnScope(t *testing.T) {
+	now := time.Now().Truncate(samples.DefaultInterval)
+	at := strconv.FormatInt(now.Add(-samples.DefaultInterval).Unix(), 10)
+	stream := func(ft, scope, v string) string {
+		return `{"metric":{"__name__":"container_memory_failures_total","namespace":"shop","pod":"db-0","container":"postgres","failure_type":"` + ft + `","scope":"` + scope + `"},"values":[[` + at + `,"` + v + `"]]}`
+	}
+	srv, forms := recorder(t, strings.Join([]string{stream("pgfault", "container", "10"), stream("pgfault", "hierarchy", "99"),
+		stream("pgmajfault", "container", "2"), stream("oom", "container", "5")}, ","))
+	src, err := prometheus.NewSource(prometheus.Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := samples.PodKey{Namespace: "shop", Name: "db-0"}
+	got, err := src.Windows(context.Background(), []samples.PodKey{pod}, now.Add(-time.Minute), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := got[pod]
+	if w == nil || len(w.Samples) != 1 {
+		t.Fatalf("windows %v, want one sample for %v", got, pod)
+	}
+	if s := w.Samples[0]; s.PageFaults != 10 || s.MajorPageFaults != 2 {
+		t.Errorf("PageFaults %v, MajorPageFaults %v; want 10 and 2 (the container scope's)", s.PageFaults, s.MajorPageFaults)
+	}
+	q := (*forms)[0].Get("query")
+	for _, want := range []string{`failure_type=~"pgfault|pgmajfault"`, `scope="container"`, "failure_type, scope"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("the query lacks %s:\n%s", want, q)
+		}
+	}
+}

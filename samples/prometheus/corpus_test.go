@@ -44,26 +44,29 @@ type corpus struct {
 var cadvisorNames = map[string]map[string]struct {
 	metric string
 	scale  float64
+	labels map[string]string
 }{
 	"kubernetes_pod_container": {
-		"cpu_usage_core_nanoseconds": {"container_cpu_usage_seconds_total", 1e-9},
-		"memory_working_set_bytes":   {"container_memory_working_set_bytes", 1},
-		"memory_rss_bytes":           {"container_memory_rss", 1},
-		"memory_usage_bytes":         {"container_memory_usage_bytes", 1},
+		"cpu_usage_core_nanoseconds": {"container_cpu_usage_seconds_total", 1e-9, nil},
+		"memory_working_set_bytes":   {"container_memory_working_set_bytes", 1, nil},
+		"memory_rss_bytes":           {"container_memory_rss", 1, nil},
+		"memory_usage_bytes":         {"container_memory_usage_bytes", 1, nil},
+		"memory_page_faults":         {"container_memory_failures_total", 1, map[string]string{"failure_type": "pgfault"}},
+		"memory_major_page_faults":   {"container_memory_failures_total", 1, map[string]string{"failure_type": "pgmajfault"}},
 	},
 	"prometheus": {
-		"container_processes":        {"container_processes", 1},
-		"container_threads":          {"container_threads", 1},
-		"container_file_descriptors": {"container_file_descriptors", 1},
-		"container_sockets":          {"container_sockets", 1},
+		"container_processes":        {"container_processes", 1, nil},
+		"container_threads":          {"container_threads", 1, nil},
+		"container_file_descriptors": {"container_file_descriptors", 1, nil},
+		"container_sockets":          {"container_sockets", 1, nil},
 	},
 	"kubernetes_pod_network": {
-		"rx_bytes": {"container_network_receive_bytes_total", 1},
-		"tx_bytes": {"container_network_transmit_bytes_total", 1},
+		"rx_bytes": {"container_network_receive_bytes_total", 1, nil},
+		"tx_bytes": {"container_network_transmit_bytes_total", 1, nil},
 	},
 	"docker_container_blkio": {
-		"io_service_recursive_read":  {"container_fs_reads_bytes_total", 1},
-		"io_service_recursive_write": {"container_fs_writes_bytes_total", 1},
+		"io_service_recursive_read":  {"container_fs_reads_bytes_total", 1, nil},
+		"io_service_recursive_write": {"container_fs_writes_bytes_total", 1, nil},
 	},
 }
 
@@ -114,7 +117,12 @@ func loadCorpus(tb testing.TB) *corpus {
 			}
 			tags[string(k)] = string(v)
 		}
-		values := map[string]float64{}
+		type value struct {
+			metric string
+			labels map[string]string
+			v      float64
+		}
+		var values []value
 		for {
 			k, v, err := dec.NextField()
 			if err != nil {
@@ -123,9 +131,22 @@ func loadCorpus(tb testing.TB) *corpus {
 			if k == nil {
 				break
 			}
-			if f, ok := fields[string(k)]; ok {
-				values[f.metric] = number(tb, v) * f.scale
+			f, ok := fields[string(k)]
+			if !ok {
+				continue
 			}
+			x := number(tb, v) * f.scale
+			if f.metric != "container_memory_failures_total" {
+				values = append(values, value{f.metric, nil, x})
+				continue
+			}
+			// cAdvisor reports each fault count for the container's own
+			// cgroup and for its hierarchy; the hierarchy's is made larger
+			// here, so a source that read it (or summed both) would differ.
+			ft := f.labels["failure_type"]
+			values = append(values,
+				value{f.metric, map[string]string{"failure_type": ft, "scope": "container"}, x},
+				value{f.metric, map[string]string{"failure_type": ft, "scope": "hierarchy"}, 3*x + 7})
 		}
 		ts, err := dec.Time(lp.Nanosecond, time.Time{})
 		if err != nil {
@@ -159,13 +180,16 @@ func loadCorpus(tb testing.TB) *corpus {
 		default:
 			continue
 		}
-		for metric, v := range values {
+		for _, v := range values {
 			for _, ctr := range containers {
 				labels := map[string]string{"namespace": pod.Namespace, "pod": pod.Name, "job": "kubelet", "metrics_path": "/metrics/cadvisor"}
 				for k, v := range ctr {
 					labels[k] = v
 				}
-				add(pod, metric, labels, promtest.Point{Time: ts, Value: v})
+				for k, lv := range v.labels {
+					labels[k] = lv
+				}
+				add(pod, v.metric, labels, promtest.Point{Time: ts, Value: v.v})
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -77,6 +79,39 @@ type Series struct {
 	// over the pod's containers, which would count the pod's traffic for
 	// every reporting cgroup.
 	PodLevel bool
+	// Match holds label values the series must carry, for a metric whose
+	// labels say what it counts: cAdvisor's container_memory_failures_total
+	// is page faults with failure_type="pgfault" and major faults with
+	// "pgmajfault", each for scope="container" and again for "hierarchy".
+	// Series of one metric must all match on the same label names.
+	Match map[string]string
+}
+
+// key tells series of one metric apart by their Match values.
+func (s Series) key() string {
+	if len(s.Match) == 0 {
+		return s.Metric
+	}
+	names := make([]string, 0, len(s.Match))
+	for k := range s.Match {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	k := s.Metric
+	for _, n := range names {
+		k += "," + n + "=" + s.Match[n]
+	}
+	return k
+}
+
+// matches reports whether a stream's labels carry every Match value.
+func (s Series) matches(m model.Metric) bool {
+	for k, v := range s.Match {
+		if string(m[model.LabelName(k)]) != v {
+			return false
+		}
+	}
+	return true
 }
 
 // DefaultSeries are the cAdvisor series the kubelet exports.
@@ -86,6 +121,12 @@ func DefaultSeries() []Series {
 		{Metric: "container_memory_working_set_bytes", Field: samples.FieldMemoryWorkingSet},
 		{Metric: "container_memory_rss", Field: samples.FieldMemoryRSS},
 		{Metric: "container_memory_usage_bytes", Field: samples.FieldMemoryUsage},
+		// The container's own faults, as the kubelet's summary API (and so
+		// telegraf's memory_page_faults) reports them: scope "container".
+		{Metric: "container_memory_failures_total", Field: samples.FieldPageFaults,
+			Match: map[string]string{"failure_type": "pgfault", "scope": "container"}},
+		{Metric: "container_memory_failures_total", Field: samples.FieldMajorPageFaults,
+			Match: map[string]string{"failure_type": "pgmajfault", "scope": "container"}},
 		{Metric: "container_network_receive_bytes_total", Field: samples.FieldRxBytes, PodLevel: true},
 		{Metric: "container_network_transmit_bytes_total", Field: samples.FieldTxBytes, PodLevel: true},
 		{Metric: "container_fs_reads_bytes_total", Field: samples.FieldIOReadBytes},
@@ -112,9 +153,11 @@ const DefaultPodStepsPerQuery = 500 * 360
 // an hour at most, a query of fewer pods longer, never more than 10,000
 // steps).
 type Source struct {
-	cfg    Config
-	api    v1.API
-	series map[string]Series
+	cfg Config
+	api v1.API
+	// series lists each metric's series (more than one when they differ in
+	// their Match labels).
+	series map[string][]Series
 }
 
 var (
@@ -156,7 +199,8 @@ func NewSource(cfg Config) (*Source, error) {
 	if cfg.Series == nil {
 		cfg.Series = DefaultSeries()
 	}
-	byName := map[string]Series{}
+	byName := map[string][]Series{}
+	keys := map[string]bool{}
 	fed := map[samples.Field]string{}
 	for _, s := range cfg.Series {
 		if !model.IsValidMetricName(model.LabelValue(s.Metric)) {
@@ -165,17 +209,29 @@ func NewSource(cfg Config) (*Source, error) {
 		if !s.Field.Valid() {
 			return nil, fmt.Errorf("prometheus: %s maps to invalid %v", s.Metric, s.Field)
 		}
-		if _, dup := byName[s.Metric]; dup {
-			return nil, fmt.Errorf("prometheus: %s listed twice", s.Metric)
+		for k := range s.Match {
+			if !labelName.MatchString(k) || k == model.MetricNameLabel {
+				return nil, fmt.Errorf("prometheus: %s: invalid label name %q to match", s.Metric, k)
+			}
+		}
+		if keys[s.key()] {
+			return nil, fmt.Errorf("prometheus: %s listed twice", s.key())
 		}
 		if o, dup := fed[s.Field]; dup {
-			return nil, fmt.Errorf("prometheus: %v is fed by both %s and %s", s.Field, o, s.Metric)
+			return nil, fmt.Errorf("prometheus: %v is fed by both %s and %s", s.Field, o, s.key())
+		}
+		if others := byName[s.Metric]; len(others) > 0 && !sameLabelNames(others[0].Match, s.Match) {
+			return nil, fmt.Errorf("prometheus: the series of %s match on different labels", s.Metric)
+		}
+		if others := byName[s.Metric]; len(others) > 0 && others[0].PodLevel != s.PodLevel {
+			return nil, fmt.Errorf("prometheus: the series of %s differ in PodLevel", s.Metric)
 		}
 		if s.Scale == 0 {
 			s.Scale = 1
 		}
-		byName[s.Metric] = s
-		fed[s.Field] = s.Metric
+		byName[s.Metric] = append(byName[s.Metric], s)
+		keys[s.key()] = true
+		fed[s.Field] = s.key()
 	}
 	if len(byName) == 0 {
 		return nil, errors.New("prometheus: no series")
@@ -194,6 +250,22 @@ func NewSource(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	return &Source{cfg: cfg, api: v1.NewAPI(client), series: byName}, nil
+}
+
+// labelName is a label name a selector takes unquoted.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// sameLabelNames reports whether a and b name the same labels.
+func sameLabelNames(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(s, def string) string {
@@ -252,7 +324,7 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 			// and MetricsQL's: fail rather than read nothing.
 			return fmt.Errorf("range query returned a series without a metric name (%v): the engine's last_over_time must keep it, as Prometheus' does", stream.Metric)
 		}
-		ser, ok := s.series[name]
+		ser, ok := s.seriesOf(name, stream.Metric)
 		if !ok {
 			continue
 		}
@@ -264,7 +336,7 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 		if !ser.PodLevel && !s.cfg.Containers.Keep(container) {
 			continue
 		}
-		series := uint64(samples.NewSeriesHash(ser.Metric).AddString(container))
+		series := uint64(samples.NewSeriesHash(ser.key()).AddString(container))
 		for _, sp := range stream.Values {
 			row.Reset()
 			row.Series = series
@@ -274,6 +346,16 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 		}
 	}
 	return nil
+}
+
+// seriesOf is the configured series a stream of metric name is.
+func (s *Source) seriesOf(name string, m model.Metric) (Series, bool) {
+	for _, ser := range s.series[name] {
+		if ser.matches(m) {
+			return ser, true
+		}
+	}
+	return Series{}, false
 }
 
 // Pods lists, sorted, the pods with any series in [start, end): one instant
