@@ -1,7 +1,6 @@
 package influxd
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,19 +199,10 @@ func (s *Server) stop() error {
 	if cmd == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(10 * time.Second):
+	if err := tools.Terminate(cmd.Process, exited, 10*time.Second); err != nil {
+		return fmt.Errorf("influxd: %w", err)
 	}
-	_ = cmd.Process.Kill()
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("influxd did not exit after SIGKILL")
-	}
+	return nil
 }
 
 // tail returns the end of a log for a failure message.

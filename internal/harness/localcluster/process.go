@@ -3,7 +3,6 @@ package localcluster
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/podclass/podclass/internal/harness/tools"
 )
 
 // component is a control-plane process the cluster runs beside envtest's etcd
@@ -120,19 +121,10 @@ func (c *component) stop(grace time.Duration) error {
 	default:
 	}
 	c.stopping.Store(true)
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-		return nil
-	case <-time.After(grace):
+	if err := tools.Terminate(c.cmd.Process, c.exited, grace); err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
 	}
-	_ = c.cmd.Process.Kill()
-	select {
-	case <-c.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New(c.name + " did not exit after SIGKILL")
-	}
+	return nil
 }
 
 // tail returns the last n bytes of a file, for an error message.

@@ -129,20 +129,7 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 // Stop ends prometheus; Start's cleanup does it too.
 func (s *Server) Stop() { s.stop() }
 
-func (s *Server) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func (s *Server) stop() { _ = tools.Terminate(s.cmd.Process, s.exited, 10*time.Second) }
 
 func writeFile(path string, series []Series) error {
 	f, err := os.Create(path)

@@ -2,10 +2,12 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -96,6 +98,30 @@ func Missing(bin, target string) error {
 		return fmt.Errorf("%s missing: run `hack/tools.sh %s` (or `make tools`)", bin, target)
 	}
 	return nil
+}
+
+// Terminate stops a process a harness started: SIGTERM, up to grace for it
+// to exit (exited closes when it has been waited for), then SIGKILL and up to
+// 10 s more. A process that already exited is left alone.
+func Terminate(p *os.Process, exited <-chan struct{}, grace time.Duration) error {
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = p.Kill()
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("the process did not exit after SIGKILL")
+	}
 }
 
 // WaitHTTP polls url every interval until it answers status, the process
