@@ -414,6 +414,19 @@ func (f *fixture) waitStatus(p *corev1.Pod, want string) map[string]string {
 	return a
 }
 
+// decidedOnce waits for the refiner's Classified event on the named pod —
+// events are written asynchronously, after the patch, so one may not be
+// stored yet when the annotations are — and fails unless there is exactly one.
+func (f *fixture) decidedOnce(ns, name string) {
+	f.t.Helper()
+	testenv.WaitFor(f.t, 10*time.Second, "the Classified event of "+name, func() (bool, error) {
+		return f.decisions(ns, name, "Classified") >= 1, nil
+	})
+	if n := f.decisions(ns, name, "Classified"); n != 1 {
+		f.t.Errorf("pod %s has %d Classified events, want 1", name, n)
+	}
+}
+
 // decisions counts the refiner's events with reason on the named object. The
 // events API folds a repeated event into one object with a series count:
 // decisions counts each occurrence.
@@ -539,9 +552,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 		if a[api.ClassAnnotation] != f.rec[classes[2]][0].want || a[api.ImageClassAnnotation] != api.ClassUnknown {
 			t.Errorf("backfilled pod annotations %v, want class %s", a, f.rec[classes[2]][0].want)
 		}
-		if n := f.decisions("shop", p.Name, "Classified"); n != 1 {
-			t.Errorf("backfilled pod has %d Classified events, want 1", n)
-		}
+		f.decidedOnce("shop", p.Name)
 	})
 
 	t.Run("pods stay pending while InfluxDB is down and are decided when it is back", func(t *testing.T) {
@@ -649,12 +660,7 @@ func TestRefinerEndToEnd(t *testing.T) {
 			t.Errorf("no replica holds the leader lease: %v %v", err, lease.Spec.HolderIdentity)
 		}
 		for _, p := range pods {
-			testenv.WaitFor(t, 10*time.Second, "the Classified event of "+p.Name, func() (bool, error) {
-				return f.decisions("shop", p.Name, "Classified") >= 1, nil
-			})
-			if n := f.decisions("shop", p.Name, "Classified"); n != 1 {
-				t.Errorf("pod %s was decided %d times", p.Name, n)
-			}
+			f.decidedOnce("shop", p.Name)
 		}
 	})
 }

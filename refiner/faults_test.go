@@ -305,12 +305,7 @@ func (f *fixture) checkDecidedOnce(pods []*corev1.Pod, want map[string]string) {
 			a[api.ModelAnnotation] != f.model.Manifest().ModelVersion || a[api.ClassifiedAtAnnotation] == "" || a[api.ConfidenceAnnotation] == "" {
 			t.Errorf("pod %s: annotations %v, want class %s from metrics by model %s", p.Name, a, want[p.Name], f.model.Manifest().ModelVersion)
 		}
-		testenv.WaitFor(t, 10*time.Second, "the Classified event of "+p.Name, func() (bool, error) {
-			return f.decisions("shop", p.Name, "Classified") >= 1, nil
-		})
-		if n := f.decisions("shop", p.Name, "Classified"); n != 1 {
-			t.Errorf("pod %s has %d Classified events, want 1", p.Name, n)
-		}
+		f.decidedOnce("shop", p.Name)
 	}
 }
 
