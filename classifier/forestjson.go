@@ -72,6 +72,23 @@ func forestFromJSON(j *forestJSON, classes []string, nfeat int) (*Forest, error)
 		}
 		f.nodes[i] = nd
 	}
+	// Each node has one parent and a root none: shared nodes would make
+	// a tree a graph, whose unfolding (compile) can grow exponentially.
+	parents := make([]int32, n)
+	for _, r := range j.Roots {
+		parents[r]++
+	}
+	for _, nd := range f.nodes {
+		if nd.feature >= 0 {
+			parents[nd.left]++
+			parents[nd.right]++
+		}
+	}
+	for i, c := range parents {
+		if c > 1 {
+			return nil, fmt.Errorf("node %d is reached from %d places: the trees share nodes", i, c)
+		}
+	}
 	for i, p := range j.Probs {
 		if math.IsNaN(float64(p)) || p < 0 || p > 1 {
 			return nil, fmt.Errorf("leaf probability %d is %v", i, p)

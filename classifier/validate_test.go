@@ -83,3 +83,45 @@ func TestLoadRefusesModelsThatWouldWedgePods(t *testing.T) {
 }
 
 func th(m map[string]any) map[string]any { return m["thresholds"].(map[string]any) }
+
+// TestLoadRefusesTreesThatShareNodes: a stored forest is unfolded into its
+// prediction layout node by node, so two parents of one node (a graph, not a
+// tree) would be copied twice, and a chain of them doubles at every level.
+// Such a file is refused with an error, in the model and in its fallback.
+func TestLoadRefusesTreesThatShareNodes(t *testing.T) {
+	shareAChild := func(forest map[string]any) {
+		feature, left, right := forest["feature"].([]any), forest["left"].([]any), forest["right"].([]any)
+		for i := range feature {
+			if feature[i].(float64) >= 0 {
+				right[i] = left[i] // both branches to one child
+				return
+			}
+		}
+		t.Fatal("no inner node in the forest")
+	}
+	tests := map[string]func(f map[string]any){
+		"the model's forest":    func(f map[string]any) { shareAChild(f["forest"].(map[string]any)) },
+		"the fallback's forest": func(f map[string]any) { shareAChild(f["fallback"].(map[string]any)["forest"].(map[string]any)) },
+		"a root that is another tree's node": func(f map[string]any) {
+			forest := f["forest"].(map[string]any)
+			roots := forest["roots"].([]any)
+			roots[1] = forest["left"].([]any)[int(roots[0].(float64))]
+		},
+	}
+	for name, edit := range tests {
+		t.Run(name, func(t *testing.T) {
+			var f map[string]any
+			if err := json.Unmarshal(DefaultModelJSON(), &f); err != nil {
+				t.Fatal(err)
+			}
+			edit(f)
+			raw, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load(raw); err == nil || !strings.Contains(err.Error(), "share nodes") {
+				t.Fatalf("error %v, want one saying the trees share nodes", err)
+			}
+		})
+	}
+}
