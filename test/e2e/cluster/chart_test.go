@@ -161,13 +161,12 @@ func TestTheTrainerCronJobCreatesItsJobOnSchedule(t *testing.T) {
 	if job.Annotations[batchv1.CronJobScheduledTimestampAnnotation] == "" {
 		t.Errorf("Job %s lacks %s: not created by the CronJob controller", job.Name, batchv1.CronJobScheduledTimestampAnnotation)
 	}
-	cj := &batchv1.CronJob{}
-	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "podclass-trainer"}, cj); err != nil {
-		t.Fatal(err)
-	}
-	if cj.Status.LastScheduleTime == nil {
-		t.Errorf("CronJob status has no lastScheduleTime: %+v", cj.Status)
-	}
+	// The controller writes the CronJob's status after creating the Job.
+	waitFor(t, 30*time.Second, "the CronJob's status to record the run", func() (bool, error) {
+		cj := &batchv1.CronJob{}
+		err := c.Client.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "podclass-trainer"}, cj)
+		return err == nil && cj.Status.LastScheduleTime != nil, err
+	})
 	waitFor(t, 2*time.Minute, "Job "+job.Name+" to complete", func() (bool, error) {
 		j := &batchv1.Job{}
 		err := c.Client.Get(ctx, client.ObjectKeyFromObject(&job), j)
