@@ -192,6 +192,10 @@ func TestSeriesMatchIsChecked(t *testing.T) {
 			series: []prometheus.Series{{Metric: "container_memory_failures_total", Field: samples.FieldPageFaults, Match: map[string]string{"failure-type": "pgfault"}}},
 			want:   "invalid label name",
 		},
+		"a pod-level series matching labels": {
+			series: []prometheus.Series{{Metric: "container_network_receive_bytes_total", Field: samples.FieldRxBytes, PodLevel: true, Match: map[string]string{"interface": "eth0"}}},
+			want:   "pod-level",
+		},
 		"matching on the metric name": {
 			series: []prometheus.Series{{Metric: "container_memory_failures_total", Field: samples.FieldPageFaults, Match: map[string]string{"__name__": "x"}}},
 			want:   "invalid label name",

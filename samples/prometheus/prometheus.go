@@ -83,7 +83,8 @@ type Series struct {
 	// labels say what it counts: cAdvisor's container_memory_failures_total
 	// is page faults with failure_type="pgfault" and major faults with
 	// "pgmajfault", each for scope="container" and again for "hierarchy".
-	// Series of one metric must all match on the same label names.
+	// Series of one metric must all match on the same label names; a
+	// PodLevel series matches none.
 	Match map[string]string
 }
 
@@ -223,8 +224,8 @@ func NewSource(cfg Config) (*Source, error) {
 		if others := byName[s.Metric]; len(others) > 0 && !sameLabelNames(others[0].Match, s.Match) {
 			return nil, fmt.Errorf("prometheus: the series of %s match on different labels", s.Metric)
 		}
-		if others := byName[s.Metric]; len(others) > 0 && others[0].PodLevel != s.PodLevel {
-			return nil, fmt.Errorf("prometheus: the series of %s differ in PodLevel", s.Metric)
+		if s.PodLevel && len(s.Match) > 0 {
+			return nil, fmt.Errorf("prometheus: %s: a pod-level series cannot match labels", s.Metric)
 		}
 		if s.Scale == 0 {
 			s.Scale = 1

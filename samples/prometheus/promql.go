@@ -65,11 +65,6 @@ func (s *Source) windowsQuery(pods []samples.PodKey) string {
 	for _, group := range labelled {
 		names, matchers := labelMatchers(group)
 		grouping := by + ", " + l.Container + ", __name__, " + strings.Join(names, ", ")
-		if group[0].PodLevel {
-			parts = append(parts, fmt.Sprintf(`sum by (%s, __name__, %s) (max by (%s, %s, __name__, %s) (last_over_time({__name__=%s,%s,%s}[%s])))`,
-				by, strings.Join(names, ", "), by, l.Interface, strings.Join(names, ", "), strconv.Quote(group[0].Metric), matchers, podMatch, look))
-			continue
-		}
 		parts = append(parts, fmt.Sprintf(`sum by (%s) (last_over_time({__name__=%s,%s,%s!="",%s!="POD",%s}[%s]))`,
 			grouping, strconv.Quote(group[0].Metric), matchers, l.Container, l.Container, podMatch, look))
 	}
