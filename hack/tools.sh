@@ -105,25 +105,26 @@ build_kube_apiserver() { build_kube "$ENVTEST_DIR" kube-apiserver; }
 build_kube_cluster() { build_kube "$KUBE_DIR" kube-controller-manager kube-scheduler; }
 
 # go_install BIN PKG@VERSION [LDFLAGS]: go install into a temporary GOBIN, then
-# move the one binary to BIN (the cache path names the version).
+# move the one binary to BIN (the cache path names the version). cgo follows
+# the environment: callers that want a static binary say CGO_ENABLED=0.
 go_install() {
 	[[ -x $1 ]] && return
 	log "building $(basename "$1") from $2"
 	local gobin; gobin=$(mktemp -d)
-	GOBIN=$gobin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w ${3:-}" "$2"
+	GOBIN=$gobin go install -trimpath -ldflags "-s -w ${3:-}" "$2"
 	mkdir -p "$(dirname "$1")" && mv "$gobin"/* "$1" && rm -rf "$gobin"
 }
 
 # kwok simulates nodes and the kubelet's pod lifecycle (Pending → Running) with
 # no container runtime.
-build_kwok() { go_install "$KWOK_BIN" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; }
+build_kwok() { CGO_ENABLED=0 go_install "$KWOK_BIN" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; }
 
 build_victoria_metrics() {
-	go_install "$VM_BIN" "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION"
+	CGO_ENABLED=0 go_install "$VM_BIN" "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION"
 }
 
 build_gator() {
-	go_install "$GATOR_BIN" "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATEKEEPER_VERSION"
+	CGO_ENABLED=0 go_install "$GATOR_BIN" "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATEKEEPER_VERSION"
 }
 
 # Kyverno's go.mod has a replace line, which go install refuses: build in a
@@ -145,25 +146,15 @@ build_kyverno() {
 }
 
 build_helm() {
-	[[ -x $HELM_BIN ]] && return
-	log "building helm $HELM_VERSION (about 1 minute)"
-	local gobin; gobin=$(mktemp -d)
 	# Without the Kubernetes version -X, .Capabilities.KubeVersion reads v1.20.0.
-	local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+	local ld="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 	for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
 		ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=35"
 	done
-	GOBIN=$gobin CGO_ENABLED=0 go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-	mkdir -p "$(dirname "$HELM_BIN")" && mv "$gobin/helm" "$HELM_BIN" && rm -rf "$gobin"
+	CGO_ENABLED=0 go_install "$HELM_BIN" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$ld"
 }
 
-build_influxd() {
-	[[ -x $INFLUXD_BIN ]] && return
-	log "building influxd $INFLUXD_VERSION (about 1 minute)"
-	local gobin; gobin=$(mktemp -d)
-	GOBIN=$gobin go install -trimpath -ldflags "-s -w" "github.com/influxdata/influxdb/cmd/influxd@$INFLUXD_VERSION"
-	mkdir -p "$(dirname "$INFLUXD_BIN")" && mv "$gobin/influxd" "$INFLUXD_BIN" && rm -rf "$gobin"
-}
+build_influxd() { go_install "$INFLUXD_BIN" "github.com/influxdata/influxdb/cmd/influxd@$INFLUXD_VERSION"; }
 
 print_env() {
 	echo "export KUBEBUILDER_ASSETS=$ENVTEST_DIR"
