@@ -245,7 +245,7 @@ func crossValidate(examples []classifier.Example, folds []Fold, tc classifier.Tr
 	}
 	_ = g.Wait() // each fold's error is in results, returned in fold order below
 	res := &cvResult{wins: make([][2]int, len(folds)), byMargin: make([][]PodPrediction, len(margins)),
-		sets: &setAnswers{known: map[classifier.FeatureSet][]PodPrediction{}, foreign: map[classifier.FeatureSet][]PodPrediction{}}}
+		sets: newSetAnswers(nil)}
 	for i, r := range results {
 		if r.err != nil {
 			return nil, r.err

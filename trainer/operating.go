@@ -131,11 +131,15 @@ type setAnswers struct {
 	foreign  map[classifier.FeatureSet][]PodPrediction
 }
 
+// newSetAnswers collects model's fallback sets; a nil model collects none
+// itself and only gathers others' answers (merge).
 func newSetAnswers(model *classifier.Classifier) *setAnswers {
 	a := &setAnswers{variants: map[classifier.FeatureSet]*classifier.Classifier{},
 		known: map[classifier.FeatureSet][]PodPrediction{}, foreign: map[classifier.FeatureSet][]PodPrediction{}}
-	for _, s := range model.FeatureSets()[1:] {
-		a.variants[s] = model.Variant(s)
+	if model != nil {
+		for _, s := range model.FeatureSets()[1:] {
+			a.variants[s] = model.Variant(s)
+		}
 	}
 	return a
 }
