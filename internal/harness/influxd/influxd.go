@@ -186,7 +186,7 @@ func (s *Server) Restart() error {
 	s.mu.Unlock()
 	if err := tools.WaitHTTP(s.URL+"/ping", http.StatusNoContent, "influxd", exited, startTimeout, 50*time.Millisecond); err != nil {
 		_ = s.stop()
-		return fmt.Errorf("influxd did not come up: %w\n--- influxd log ---\n%s", err, tail(s.logPath))
+		return fmt.Errorf("influxd did not come up: %w\n--- influxd log ---\n%s", err, tools.Tail(s.logPath, 4000))
 	}
 	return nil
 }
@@ -206,14 +206,3 @@ func (s *Server) stop() error {
 }
 
 // tail returns the end of a log for a failure message.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	const max = 4000
-	if len(b) > max {
-		b = b[len(b)-max:]
-	}
-	return string(b)
-}

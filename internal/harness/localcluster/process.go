@@ -70,7 +70,7 @@ func (c *component) crashed() error {
 	if c.stopping.Load() {
 		return nil
 	}
-	return fmt.Errorf("%s exited (%v); the end of %s:\n%s", c.name, c.waitErr, c.logPath, tail(c.logPath, 4000))
+	return fmt.Errorf("%s exited (%v); the end of %s:\n%s", c.name, c.waitErr, c.logPath, tools.Tail(c.logPath, 4000))
 }
 
 // waitHealthy polls url (HTTPS with the component's self-signed certificate,
@@ -103,7 +103,7 @@ func (c *component) waitHealthy(ctx context.Context, url string, timeout time.Du
 		case <-c.exited:
 			return c.crashed()
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer %s within %s: %w\nthe end of %s:\n%s", c.name, url, timeout, last, c.logPath, tail(c.logPath, 4000))
+			return fmt.Errorf("%s did not answer %s within %s: %w\nthe end of %s:\n%s", c.name, url, timeout, last, c.logPath, tools.Tail(c.logPath, 4000))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -128,18 +128,3 @@ func (c *component) stop(grace time.Duration) error {
 }
 
 // tail returns the last n bytes of a file, for an error message.
-func tail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err.Error()
-	}
-	off := max(st.Size()-n, 0)
-	b := make([]byte, st.Size()-off)
-	read, _ := f.ReadAt(b, off)
-	return string(b[:read])
-}

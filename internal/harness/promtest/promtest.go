@@ -118,7 +118,7 @@ func Start(tb testing.TB, series []Series, flags ...string) *Server {
 	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
 	tb.Cleanup(s.stop)
 	if err := tools.WaitHTTP(s.URL+"/-/ready", http.StatusOK, "prometheus", s.exited, startTimeout, 100*time.Millisecond); err != nil {
-		tb.Fatalf("promtest: prometheus did not come up: %v\n--- prometheus log ---\n%s", err, tail(s.logPath))
+		tb.Fatalf("promtest: prometheus did not come up: %v\n--- prometheus log ---\n%s", err, tools.Tail(s.logPath, 4000))
 	}
 	return s
 }
@@ -210,15 +210,4 @@ func formatValue(v float64) string {
 		return "-Inf"
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }

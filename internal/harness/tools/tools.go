@@ -100,6 +100,25 @@ func Missing(bin, target string) error {
 	return nil
 }
 
+// Tail is the last n bytes of the file at path (a log a harness keeps), or
+// the error reading it: what a failure message shows of a server that did
+// not come up.
+func Tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	off := max(st.Size()-n, 0)
+	b := make([]byte, st.Size()-off)
+	read, _ := f.ReadAt(b, off)
+	return string(b[:read])
+}
+
 // Terminate stops a process a harness started: SIGTERM, up to grace for it
 // to exit (exited closes when it has been waited for), then SIGKILL and up to
 // 10 s more. A process that already exited is left alone.

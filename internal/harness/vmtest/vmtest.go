@@ -94,10 +94,10 @@ func Start(tb testing.TB, series []promtest.Series, flags ...string) *Server {
 	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
 	tb.Cleanup(s.stop)
 	if err := tools.WaitHTTP(s.URL+"/health", http.StatusOK, "victoria-metrics", s.exited, startTimeout, 100*time.Millisecond); err != nil {
-		tb.Fatalf("vmtest: victoria-metrics did not come up: %v\n--- victoria-metrics log ---\n%s", err, tail(s.logPath))
+		tb.Fatalf("vmtest: victoria-metrics did not come up: %v\n--- victoria-metrics log ---\n%s", err, tools.Tail(s.logPath, 4000))
 	}
 	if err := s.Import(context.Background(), series); err != nil {
-		tb.Fatalf("vmtest: %v\n--- victoria-metrics log ---\n%s", err, tail(s.logPath))
+		tb.Fatalf("vmtest: %v\n--- victoria-metrics log ---\n%s", err, tools.Tail(s.logPath, 4000))
 	}
 	return s
 }
@@ -208,15 +208,4 @@ func formatKey(l map[string]string) string {
 		fmt.Fprintf(&b, "\x00%s\x00%s", k, l[k])
 	}
 	return b.String()
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
