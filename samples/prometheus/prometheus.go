@@ -86,6 +86,10 @@ type Series struct {
 	// Series of one metric must all match on the same label names; a
 	// PodLevel series matches none.
 	Match map[string]string
+
+	// id is key(), set once by NewSource: the read path names each
+	// stream's series by it.
+	id string
 }
 
 // key tells series of one metric apart by their Match values.
@@ -215,11 +219,12 @@ func NewSource(cfg Config) (*Source, error) {
 				return nil, fmt.Errorf("prometheus: %s: invalid label name %q to match", s.Metric, k)
 			}
 		}
-		if keys[s.key()] {
-			return nil, fmt.Errorf("prometheus: %s listed twice", s.key())
+		s.id = s.key()
+		if keys[s.id] {
+			return nil, fmt.Errorf("prometheus: %s listed twice", s.id)
 		}
 		if o, dup := fed[s.Field]; dup {
-			return nil, fmt.Errorf("prometheus: %v is fed by both %s and %s", s.Field, o, s.key())
+			return nil, fmt.Errorf("prometheus: %v is fed by both %s and %s", s.Field, o, s.id)
 		}
 		if others := byName[s.Metric]; len(others) > 0 && !sameLabelNames(others[0].Match, s.Match) {
 			return nil, fmt.Errorf("prometheus: the series of %s match on different labels", s.Metric)
@@ -231,8 +236,8 @@ func NewSource(cfg Config) (*Source, error) {
 			s.Scale = 1
 		}
 		byName[s.Metric] = append(byName[s.Metric], s)
-		keys[s.key()] = true
-		fed[s.Field] = s.key()
+		keys[s.id] = true
+		fed[s.Field] = s.id
 	}
 	if len(byName) == 0 {
 		return nil, errors.New("prometheus: no series")
@@ -337,7 +342,7 @@ func (s *Source) rangeQuery(ctx context.Context, acc *samples.Accumulator, q str
 		if !ser.PodLevel && !s.cfg.Containers.Keep(container) {
 			continue
 		}
-		series := uint64(samples.NewSeriesHash(ser.key()).AddString(container))
+		series := uint64(samples.NewSeriesHash(ser.id).AddString(container))
 		for _, sp := range stream.Values {
 			row.Reset()
 			row.Series = series
