@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Class is one kind of service: how to start its real server inside a pod.
@@ -192,8 +194,44 @@ var staticFiles = []struct {
 	{"1m.bin", 1 << 20}, {"10m.bin", 10 << 20},
 }
 
-// writeStatic fills dir with the site's files (the image content).
-func writeStatic(dir string) error {
+// writeStatic fills dir with the site's files (the image content). On a
+// shape with a cold page cache they are written back and dropped from the
+// cache, so the server's first reads fault them in and are charged to the
+// pod, as on a node whose copy of the image was evicted since the pull;
+// elsewhere the pages the recorder wrote stay cached and charged to it, as
+// right after a pull (the pull's writer is charged, not the pod).
+func (p *Pod) writeStatic(dir string) error {
+	if err := writeStaticFiles(dir); err != nil {
+		return err
+	}
+	if p.Machine == nil || !p.Machine.ColdCache {
+		return nil
+	}
+	for _, f := range staticFiles {
+		if err := evict(filepath.Join(dir, f.name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evict writes a file's pages back and drops them from the page cache.
+func evict(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		return fmt.Errorf("drop %s from the page cache: %w", path, err)
+	}
+	return nil
+}
+
+func writeStaticFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -245,7 +283,7 @@ http {
 }
 
 func startNginx(ctx context.Context, p *Pod) error {
-	if err := writeStatic(filepath.Join(p.data(), "html")); err != nil {
+	if err := p.writeStatic(filepath.Join(p.data(), "html")); err != nil {
 		return err
 	}
 	cf := filepath.Join(p.conf(), "nginx.conf")
@@ -265,7 +303,7 @@ func startNginx(ctx context.Context, p *Pod) error {
 
 func startApache(ctx context.Context, p *Pod) error {
 	root := filepath.Join(p.data(), "html")
-	if err := writeStatic(root); err != nil {
+	if err := p.writeStatic(root); err != nil {
 		return err
 	}
 	mpm := opt(p, "mpm", "event")
@@ -354,7 +392,7 @@ func (p *Pod) startBackend(ctx context.Context) error {
 	for _, d := range []string{"html", "log", "run"} {
 		os.MkdirAll(filepath.Join(beDir, d), 0o755)
 	}
-	if err := writeStatic(filepath.Join(beDir, "html")); err != nil {
+	if err := p.writeStatic(filepath.Join(beDir, "html")); err != nil {
 		return err
 	}
 	beConf := filepath.Join(beDir, "nginx.conf")

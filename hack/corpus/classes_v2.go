@@ -220,7 +220,7 @@ scrape_configs:
 
 func startLighttpd(ctx context.Context, p *Pod) error {
 	root := filepath.Join(p.data(), "html")
-	if err := writeStatic(root); err != nil {
+	if err := p.writeStatic(root); err != nil {
 		return err
 	}
 	cf := filepath.Join(p.conf(), "lighttpd.conf")
@@ -270,7 +270,7 @@ func startVarnish(ctx context.Context, p *Pod) error {
 
 func startCaddy(ctx context.Context, p *Pod) error {
 	root := filepath.Join(p.data(), "html")
-	if err := writeStatic(root); err != nil {
+	if err := p.writeStatic(root); err != nil {
 		return err
 	}
 	cf := filepath.Join(p.conf(), "Caddyfile")

@@ -27,6 +27,14 @@ type Machine struct {
 	// cgroups (server and sidecar): how a shape sizes runtime pools that
 	// would otherwise follow the CPUs of the recording machine.
 	Env []string
+	// ColdCache drops the image content the recorder writes (the web
+	// servers' site files) from the page cache before the server starts,
+	// so its reads are charged to the pod: a node whose copy of the image
+	// was evicted since the pull, where the other shapes are a node that
+	// has just pulled it. Page cache follows whoever touched a file first,
+	// so the share of a pod's memory that is cache depends on the node's
+	// history, and a model must not learn one node's.
+	ColdCache bool
 	// part says which scenarios of a class (by index in the class's list)
 	// this shape records; see pick.
 	part int
@@ -49,6 +57,12 @@ var machines = map[string]*Machine{
 		Env: []string{"GOMAXPROCS=4", "JVMFLAGS=-XX:ActiveProcessorCount=4", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 4:4"},
 		Opts: map[string]string{"workers": "4", "nbthread": "4", "buffer_pool": "512M", "shared_buffers": "512MB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
+	// small is a small node's second CPU (cpuset 1, where cpu1 uses 0)
+	// with a tight memory limit, small-node defaults and a cold page cache
+	// for image content.
+	"small": {Name: "small", Node: "small-node-2", CPUs: "1", NCPU: 1, Memory: 640 << 20, part: 4, ColdCache: true,
+		Opts: map[string]string{"workers": "1", "nbthread": "1", "buffer_pool": "64M", "shared_buffers": "64MB",
+			"threads": "1", "zk_heap": "192", "mem": "32"}},
 }
 
 // pick reports whether scenario i of a class with n scenarios is recorded on
@@ -56,7 +70,7 @@ var machines = map[string]*Machine{
 // same load on every machine); cpu1 records the first half of the rest, cpu2
 // the other half, so most loads are seen on one of them only and
 // leave-machine-out also tests unseen loads; cpu4sim records every other
-// scenario, overlapping both.
+// scenario, overlapping both; small the others (the odd ones).
 func (m *Machine) pick(i, n int) bool {
 	if i == 0 || i == 3 {
 		return true
@@ -67,8 +81,10 @@ func (m *Machine) pick(i, n int) bool {
 		return i < half
 	case 2:
 		return i >= half
-	default:
+	case 3:
 		return i%2 == 0
+	default:
+		return i%2 == 1
 	}
 }
 
