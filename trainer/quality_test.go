@@ -20,7 +20,7 @@ import (
 
 // loadRecorded reads a recorded dataset the way `podclass eval` does:
 // sidecars left out by the built-in rules' container names.
-func loadRecorded(t *testing.T, dir string) *Dataset {
+func loadRecorded(t testing.TB, dir string) *Dataset {
 	t.Helper()
 	rules := imagerules.Default()
 	mem, _, err := lineprotocol.LoadFile(context.Background(), filepath.Join(dir, "metrics.lp"), lineprotocol.Options{Containers: rules.IsMainContainer})
