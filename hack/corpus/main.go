@@ -3,7 +3,7 @@
 // sampled every 10 s into the line protocol telegraf's kubernetes and docker
 // inputs write. Run it through hack/corpus/record.sh (root, Debian).
 //
-//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
+//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small] [-added] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
 package main
 
 import (
@@ -65,21 +65,26 @@ func record() int {
 	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod), cpu2 (2 CPUs, 3 GiB) cpu4sim (a 4-CPU node's pool sizing on 2 CPUs, 4 GiB) or small (the other CPU, 640 MiB, small-node defaults, cold page cache for image content)")
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
+	added := flag.Bool("added", false, "record only the scenarios that name their machine shapes (added after the shapes' first recordings)")
 	flag.Parse()
 	if *list {
 		fmt.Println("| class | scenario | machines | server options and load |")
 		fmt.Println("|---|---|---|---|")
 		byClass := map[string][]*Scenario{}
 		for _, s := range scenarios {
-			byClass[s.Class] = append(byClass[s.Class], s)
+			if s.Machines == nil {
+				byClass[s.Class] = append(byClass[s.Class], s)
+			}
 		}
 		for _, s := range scenarios {
 			list := byClass[s.Class]
 			i := slices.Index(list, s)
-			var on []string
-			for _, name := range []string{"cpu1", "cpu2", "cpu4sim", "small"} {
-				if machines[name].pick(i, len(list)) {
-					on = append(on, name)
+			on := s.Machines
+			if on == nil {
+				for _, name := range []string{"cpu1", "cpu2", "cpu4sim", "small"} {
+					if machines[name].pick(i, len(list)) {
+						on = append(on, name)
+					}
 				}
 			}
 			class := s.Class
@@ -111,7 +116,7 @@ func record() int {
 		fmt.Fprintf(os.Stderr, "unknown machine shape %q\n", *machine)
 		return 2
 	}
-	pods := plan(*only, *smoke, *seed, m, self)
+	pods := plan(*only, *smoke, *added, *seed, m, self)
 	if len(pods) == 0 {
 		fmt.Fprintln(os.Stderr, "no pods to record")
 		return 1
@@ -172,7 +177,7 @@ func record() int {
 
 // plan lists the pods: for each class its scenarios, interleaved so that
 // every wave of concurrent pods mixes classes and intensities.
-func plan(only string, smoke bool, seed int64, m *Machine, self string) []*Pod {
+func plan(only string, smoke, added bool, seed int64, m *Machine, self string) []*Pod {
 	want := map[string]bool{}
 	for _, c := range strings.Split(only, ",") {
 		if c != "" {
@@ -181,17 +186,27 @@ func plan(only string, smoke bool, seed int64, m *Machine, self string) []*Pod {
 	}
 	byClass := map[string][]*Scenario{}
 	for _, s := range scenarios {
-		byClass[s.Class] = append(byClass[s.Class], s)
+		if s.Machines == nil {
+			byClass[s.Class] = append(byClass[s.Class], s)
+		}
 	}
-	// Each machine shape records its share of each class's scenarios.
+	// Each machine shape records its share of each class's scenarios, then
+	// the added scenarios that name it; with added only those.
 	for c, list := range byClass {
 		var mine []*Scenario
 		for i, s := range list {
-			if smoke || m.pick(i, len(list)) {
+			if !added && (smoke || m.pick(i, len(list))) {
 				mine = append(mine, s)
 			}
 		}
 		byClass[c] = mine
+	}
+	if !smoke {
+		for _, s := range scenarios {
+			if s.on(m.Name) {
+				byClass[s.Class] = append(byClass[s.Class], s)
+			}
+		}
 	}
 	rng := rand.New(rand.NewSource(seed))
 	namespaces := []string{"shop", "analytics", "iot", "platform"}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -16,7 +17,15 @@ type Scenario struct {
 	Desc  string
 	Opts  map[string]string
 	Load  func(ctx context.Context, p *Pod) error
+	// Machines, when set, are the shapes that record the scenario, instead
+	// of Machine.pick's share by position: scenarios added after the shapes
+	// were first recorded name their shapes, so the positions (and the
+	// shares) of the earlier ones stay what was recorded.
+	Machines []string
 }
+
+// on reports whether the scenario names shape m among its Machines.
+func (s *Scenario) on(m string) bool { return slices.Contains(s.Machines, m) }
 
 // --- load helpers -------------------------------------------------------------
 
