@@ -9,10 +9,13 @@ import (
 // FeatureSchemaName and FeatureSchemaVersion name the feature vector that
 // Features computes. A model records them; loading a model built on another
 // schema fails (see ErrSchemaMismatch). Bump the version whenever a feature is
-// added, removed, reordered or its definition changes.
+// added, removed, reordered or its definition changes, or a feature set
+// (FeatureSet.Uses) takes other features: a model file names its sets, not
+// their features. Version 3: the process set without the page faults, the
+// core set.
 const (
 	FeatureSchemaName    = "podclass-behaviour"
-	FeatureSchemaVersion = "2"
+	FeatureSchemaVersion = "3"
 )
 
 // Feature indices. The order is part of the schema.
@@ -281,6 +284,12 @@ func FeaturesInto(x []float64, s []samples.Sample) {
 			x[FSocketShare] = clamp01(sm / fds)
 		}
 	}
+}
+
+// HasPageFaults reports whether a feature vector carries the page-fault rate
+// (the store had the containers' fault counters).
+func HasPageFaults(x []float64) bool {
+	return len(x) == NumFeatures && !math.IsNaN(x[FLogPageFaultRate])
 }
 
 // HasProcessStructure reports whether a feature vector carries the

@@ -4,42 +4,72 @@ import "math"
 
 // FeatureSet names the features a model decides on. Stores differ: one fed by
 // the kubelet's cAdvisor has the process structure (processes, threads, file
-// descriptors, sockets), one fed only by telegraf's kubernetes input does not.
-// Rather than fill a whole missing group with training medians — which would
-// answer for a pod from values it never had — a model file carries one
-// classifier per feature set and each pod is decided by the richest set its
-// window has (Classifier.Classify); the answer names the set.
+// descriptors, sockets), one fed only by telegraf's kubernetes input does not,
+// and some have no page-fault counters (a recorder or a CRI stats provider
+// that leaves them out). Rather than fill a whole missing group with training
+// medians — which would answer for a pod from values it never had — a model
+// file carries one classifier per feature set and each pod is decided by the
+// richest set its window has (Classifier.Classify); the answer names the set.
 type FeatureSet string
 
 const (
-	// SetProcess is every feature, the process-structure group included.
+	// SetProcess is the process-structure group with CPU, memory, network,
+	// block IO and log growth; not the page faults, so a window with the
+	// process metrics is decided by it whether or not the store has fault
+	// counters (leave-machine-out it answered as well without them,
+	// docs/evaluation.md).
 	SetProcess FeatureSet = "process"
-	// SetBase is CPU, memory, network, block IO and log growth only.
+	// SetBase is CPU, memory, network, block IO, log growth and the page
+	// faults: a store without the process metrics.
 	SetBase FeatureSet = "base"
+	// SetCore is SetBase without the page faults: a store with neither.
+	SetCore FeatureSet = "core"
 )
 
 // rank orders the sets, richest first: a fallback's rank is lower.
 func (s FeatureSet) rank() int {
 	switch s {
 	case SetProcess:
-		return 2
+		return 3
 	case SetBase:
+		return 2
+	case SetCore:
 		return 1
 	}
 	return 0
 }
 
+// faultFeature reports whether feature j is computed from the page-fault
+// counters.
+func faultFeature(j int) bool {
+	return j == FLogPageFaultRate || j == FLogMajorFaultRate || j == FLogFaultsPerCPUSecond
+}
+
 // Uses reports whether feature j belongs to the set.
 func (s FeatureSet) Uses(j int) bool {
-	return s != SetBase || j < firstProcessFeature
+	switch s {
+	case SetProcess:
+		return !faultFeature(j)
+	case SetBase:
+		return j < firstProcessFeature
+	default:
+		return j < firstProcessFeature && !faultFeature(j)
+	}
 }
 
 // Valid reports whether s is a known set.
 func (s FeatureSet) Valid() bool { return s.rank() > 0 }
 
-// Has reports whether a raw feature vector carries what the set needs.
+// Has reports whether a raw feature vector carries the groups the set needs.
 func (s FeatureSet) Has(x []float64) bool {
-	return s == SetBase || HasProcessStructure(x)
+	switch s {
+	case SetProcess:
+		return HasProcessStructure(x)
+	case SetBase:
+		return HasPageFaults(x)
+	default:
+		return true
+	}
 }
 
 // masked returns x with the features outside the set set to NaN, in dst
@@ -47,8 +77,8 @@ func (s FeatureSet) Has(x []float64) bool {
 // steer a tree nor count in the out-of-distribution distance.
 func (s FeatureSet) masked(dst, x []float64) []float64 {
 	copy(dst, x)
-	if s == SetBase {
-		for j := firstProcessFeature; j < NumFeatures; j++ {
+	for j := range dst[:NumFeatures] {
+		if !s.Uses(j) {
 			dst[j] = math.NaN()
 		}
 	}

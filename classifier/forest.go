@@ -120,12 +120,24 @@ func (f *Forest) PredictInto(dst, x []float64) error {
 		dst[i] = 0
 	}
 	floor := 0.0
-	for _, r := range f.fastRoots {
-		n := &f.fast[f.fastLeaf(r, x)]
+	vote := func(leaf int32) {
+		n := &f.fast[leaf]
 		floor += n.threshold
 		for _, m := range f.leafMass[n.next : n.next-1-n.feature] {
 			dst[m.class] += m.mass
 		}
+	}
+	// Two trees are walked side by side: each step waits for a node from
+	// memory, and two independent walks keep two of those loads in flight.
+	roots := f.fastRoots
+	for len(roots) >= 2 {
+		a, b := f.fastLeaf2(roots[0], roots[1], x)
+		vote(a)
+		vote(b)
+		roots = roots[2:]
+	}
+	for _, r := range roots {
+		vote(f.fastLeaf(r, x))
 	}
 	inv := 1 / float64(len(f.roots))
 	for i := range dst {
@@ -145,6 +157,30 @@ func (f *Forest) fastLeaf(i int32, x []float64) int32 {
 		i = n.next
 		if !(x[n.feature] <= n.threshold) { // NaN goes right, as x <= t is false
 			i++
+		}
+	}
+}
+
+// fastLeaf2 walks two trees at once and returns their leaves' indices.
+func (f *Forest) fastLeaf2(i, j int32, x []float64) (int32, int32) {
+	nodes := f.fast
+	for {
+		n, m := &nodes[i], &nodes[j]
+		nl, ml := n.feature < 0, m.feature < 0
+		if nl && ml {
+			return i, j
+		}
+		if !nl {
+			i = n.next
+			if !(x[n.feature] <= n.threshold) {
+				i++
+			}
+		}
+		if !ml {
+			j = m.next
+			if !(x[m.feature] <= m.threshold) {
+				j++
+			}
 		}
 	}
 }

@@ -86,10 +86,11 @@ func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 		return trainSet(examples, cfg)
 	}
 	// Each set is trained on the pods whose windows carry its groups, and
-	// the richer set falls back to the poorer one: base (every pod) ←
-	// process (the pods with process structure).
+	// the richer set falls back to the poorer one: core (every pod) ← base
+	// (the pods with page-fault counters) ← process (the pods with process
+	// structure).
 	var chain *Classifier
-	for _, set := range []FeatureSet{SetBase, SetProcess} {
+	for _, set := range []FeatureSet{SetCore, SetBase, SetProcess} {
 		var sub []Example
 		classes := map[string]bool{}
 		for _, e := range examples {
@@ -122,11 +123,17 @@ func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 // windowHas reports whether any sample of w has the counters the set's
 // optional group is computed from.
 func windowHas(w *samples.Window, set FeatureSet) bool {
-	if set == SetBase {
+	var v func(s *samples.Sample) float64
+	switch set {
+	case SetProcess:
+		v = func(s *samples.Sample) float64 { return s.Processes }
+	case SetBase:
+		v = func(s *samples.Sample) float64 { return s.PageFaults }
+	default:
 		return true
 	}
 	for i := range w.Samples {
-		if !math.IsNaN(w.Samples[i].Processes) {
+		if !math.IsNaN(v(&w.Samples[i])) {
 			return true
 		}
 	}

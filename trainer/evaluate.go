@@ -101,7 +101,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	rep := score(preds, cfg.Train.Families)
 	rep.Operating = operating(preds, cv.foreign, cfg.Train.Families, "")
 	sets := cv.sets.scores(cfg.Train.Families)
-	rep.BaseSet = sets[classifier.SetBase]
+	rep.BaseSet, rep.CoreSet = sets[classifier.SetBase], sets[classifier.SetCore]
 	rep.FeatureSetsUsed = map[string]int{}
 	for _, p := range preds {
 		rep.FeatureSetsUsed[string(p.Result.FeatureSet)]++

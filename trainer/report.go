@@ -58,9 +58,11 @@ type Report struct {
 	// Operating is the held-out answers as their users see them: precision
 	// of classified, coverage, family and unknown answers, and foreign
 	// pods refused. BaseSet is the same with every pod decided by the base
-	// feature set alone (a store without process metrics).
+	// feature set alone (a store without process metrics), CoreSet by the
+	// core set alone (a store without process metrics and page faults).
 	Operating Operating  `json:"operating"`
 	BaseSet   *Operating `json:"base_set,omitempty"`
+	CoreSet   *Operating `json:"core_set,omitempty"`
 	// External is the model trained on every known pod tested on a second
 	// dataset (another machine's recordings), when one was given.
 	External *External `json:"external,omitempty"`
@@ -68,7 +70,7 @@ type Report struct {
 	FeatureSetsUsed map[string]int  `json:"feature_sets_used,omitempty"`
 	Predictions     []PodPrediction `json:"predictions,omitempty"`
 	// SetPredictions are the held-out known pods decided again by each
-	// smaller feature set alone (BaseSet's answers), pod by pod.
+	// smaller feature set alone (BaseSet's and CoreSet's answers), pod by pod.
 	SetPredictions map[classifier.FeatureSet][]PodPrediction `json:"set_predictions,omitempty"`
 }
 
@@ -78,6 +80,9 @@ type External struct {
 	Pods      int        `json:"pods"`
 	Operating Operating  `json:"operating"`
 	BaseSet   *Operating `json:"base_set,omitempty"`
+	CoreSet   *Operating `json:"core_set,omitempty"`
+	// Predictions are the test pods' answers, when asked for.
+	Predictions []PodPrediction `json:"predictions,omitempty"`
 }
 
 // ClassScore is one class's precision, recall, F1 and support (pods).

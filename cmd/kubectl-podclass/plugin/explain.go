@@ -337,7 +337,8 @@ func printExplanation(w io.Writer, e PodExplanation, now time.Time) {
 
 var featureSetWords = map[string]string{
 	"process": " (process structure, CPU, memory, network, IO)",
-	"base":    " (CPU, memory, network, IO: the store has no process metrics)",
+	"base":    " (CPU, memory, page faults, network, IO: the store has no process metrics)",
+	"core":    " (CPU, memory, network, IO: the store has neither process metrics nor page faults)",
 }
 
 func keyOrBlank(key string) string {

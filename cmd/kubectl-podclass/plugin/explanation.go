@@ -24,7 +24,7 @@ type Explanation struct {
 	// Distance is the out-of-distribution distance over its limit: above 1
 	// the pod is unlike the class's training pods.
 	Distance float64 `json:"distance,omitempty"`
-	// FeatureSet names the features that decided: "process" or "base".
+	// FeatureSet names the features that decided: "process", "base" or "core".
 	FeatureSet string `json:"featureSet,omitempty"`
 	// Predicted is the most probable class when it is not the answer (the
 	// model abstained, or answered the family).

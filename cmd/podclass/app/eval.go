@@ -116,8 +116,12 @@ func externalTest(cmd *cobra.Command, o evalFlags, examples []classifier.Example
 	if err != nil {
 		return nil, err
 	}
-	op, sets, _ := trainer.ScoreModel(model, tds.Examples(), tds.ForeignClasses(), cfg.Train.Families)
-	return &trainer.External{Metrics: o.TestMetrics, Pods: len(tds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase]}, nil
+	op, sets, preds := trainer.ScoreModel(model, tds.Examples(), tds.ForeignClasses(), cfg.Train.Families)
+	ext := &trainer.External{Metrics: o.TestMetrics, Pods: len(tds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase], CoreSet: sets[classifier.SetCore]}
+	if o.Predictions {
+		ext.Predictions = preds
+	}
+	return ext, nil
 }
 
 // scoreModel scores an existing model on the dataset.
@@ -136,8 +140,9 @@ func scoreModel(cmd *cobra.Command, o evalFlags, ds *trainer.Dataset, cfg traine
 		Pods        int                     `json:"pods"`
 		Operating   trainer.Operating       `json:"operating"`
 		BaseSet     *trainer.Operating      `json:"base_set,omitempty"`
+		CoreSet     *trainer.Operating      `json:"core_set,omitempty"`
 		Predictions []trainer.PodPrediction `json:"predictions,omitempty"`
-	}{Model: model.Manifest().ModelVersion, Pods: len(ds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase]}
+	}{Model: model.Manifest().ModelVersion, Pods: len(ds.Labelled), Operating: op, BaseSet: sets[classifier.SetBase], CoreSet: sets[classifier.SetCore]}
 	if o.Predictions {
 		out.Predictions = preds
 	}
