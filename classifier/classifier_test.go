@@ -331,8 +331,8 @@ func TestSeparationNeedsAClearWinner(t *testing.T) {
 	}
 }
 
-func TestAWindowWithoutProcessMetricsIsDecidedByTheBaseSet(t *testing.T) {
-	classes := []string{"a", "b"}
+func TestEachWindowIsDecidedByTheRichestSetItCarries(t *testing.T) {
+	classes := []string{"a", "b", "c"}
 	mk := func(set FeatureSet, probs []float64) *Classifier {
 		m := ModelFunc{Labels: classes, Func: func([]float64) ([]float64, error) { return probs, nil }}
 		c, err := New(m, make([]float64, NumFeatures), nil, DefaultThresholds(), nil, Manifest{FeatureSet: set})
@@ -341,24 +341,66 @@ func TestAWindowWithoutProcessMetricsIsDecidedByTheBaseSet(t *testing.T) {
 		}
 		return c
 	}
-	proc, base := mk(SetProcess, []float64{0.9, 0.1}), mk(SetBase, []float64{0.1, 0.9})
-	withProc := make([]float64, NumFeatures)
-	noProc := make([]float64, NumFeatures)
-	for j := firstProcessFeature; j < NumFeatures; j++ {
-		noProc[j] = math.NaN()
+	proc, base, core := mk(SetProcess, []float64{0.9, 0.05, 0.05}), mk(SetBase, []float64{0.05, 0.9, 0.05}), mk(SetCore, []float64{0.05, 0.05, 0.9})
+	without := func(groups ...func(int) bool) []float64 {
+		x := make([]float64, NumFeatures)
+		for j := range x {
+			for _, g := range groups {
+				if g(j) {
+					x[j] = math.NaN()
+				}
+			}
+		}
+		return x
 	}
-	model := proc.WithFallback(base)
-	if r := model.ClassifyFeatures(withProc, 6); r.Class != "a" || r.FeatureSet != SetProcess {
-		t.Errorf("with process metrics: %+v, want a by the process set", r)
-	}
-	if r := model.ClassifyFeatures(noProc, 6); r.Class != "b" || r.FeatureSet != SetBase {
-		t.Errorf("without process metrics: %+v, want b by the base set", r)
+	process := func(j int) bool { return j >= firstProcessFeature }
+	model := proc.WithFallback(base.WithFallback(core))
+	for _, tc := range []struct {
+		name  string
+		x     []float64
+		class string
+		set   FeatureSet
+	}{
+		{"every group", without(), "a", SetProcess},
+		{"no page faults: the process set does not use them", without(faultFeature), "a", SetProcess},
+		{"no process metrics", without(process), "b", SetBase},
+		{"neither", without(process, faultFeature), "c", SetCore},
+	} {
+		if r := model.ClassifyFeatures(tc.x, 6); r.Class != tc.class || r.FeatureSet != tc.set {
+			t.Errorf("%s: %+v, want %s by the %s set", tc.name, r, tc.class, tc.set)
+		}
 	}
 	// Never from a whole imputed group: without a fallback the pod waits.
-	if r := proc.ClassifyFeatures(noProc, 6); r.Status != StatusUnclassified {
+	if r := proc.ClassifyFeatures(without(process), 6); r.Status != StatusUnclassified {
 		t.Errorf("process set alone on a window without process metrics: %+v, want unclassified", r)
 	}
-	if sets := model.FeatureSets(); len(sets) != 2 || sets[0] != SetProcess || sets[1] != SetBase {
+	if r := proc.WithFallback(base).ClassifyFeatures(without(process, faultFeature), 6); r.Status != StatusUnclassified {
+		t.Errorf("process and base sets on a window with neither group: %+v, want unclassified", r)
+	}
+	if sets := model.FeatureSets(); len(sets) != 3 || sets[0] != SetProcess || sets[1] != SetBase || sets[2] != SetCore {
 		t.Errorf("FeatureSets = %v", sets)
+	}
+}
+
+func TestFeatureSetsMaskWhatTheyDoNotUse(t *testing.T) {
+	x := make([]float64, NumFeatures)
+	for _, s := range []FeatureSet{SetProcess, SetBase, SetCore} {
+		m := s.masked(make([]float64, NumFeatures), x)
+		for j, v := range m {
+			if want := s.Uses(j); want == math.IsNaN(v) {
+				t.Errorf("%s set, feature %s: masked to %v, uses %v", s, featureNames[j], v, want)
+			}
+		}
+	}
+	for j := range x {
+		if SetCore.Uses(j) && !SetBase.Uses(j) {
+			t.Errorf("core uses %s, which base does not", featureNames[j])
+		}
+		if faultFeature(j) && (SetProcess.Uses(j) || SetCore.Uses(j) || !SetBase.Uses(j)) {
+			t.Errorf("fault feature %s: only the base set uses it", featureNames[j])
+		}
+		if j >= firstProcessFeature && (!SetProcess.Uses(j) || SetBase.Uses(j)) {
+			t.Errorf("process feature %s: only the process set uses it", featureNames[j])
+		}
 	}
 }
