@@ -62,7 +62,7 @@ func record() int {
 	interval := flag.Duration("interval", 10*time.Second, "sampling interval (telegraf default)")
 	only := flag.String("only", "", "comma-separated classes to record (default: all)")
 	smoke := flag.Bool("smoke", false, "one loaded pod per class, short duration")
-	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod), cpu2 (2 CPUs, 3 GiB) cpu4sim (a 4-CPU node's pool sizing on 2 CPUs, 4 GiB) or small (the other CPU, 640 MiB, small-node defaults, cold page cache for image content)")
+	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod), cpu2 (2 CPUs, 3 GiB), cpu4sim (a 4-CPU node's pool sizing on 2 CPUs, 4 GiB) or small (the other CPU, 640 MiB, small-node defaults, cold page cache for image content)")
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	added := flag.Bool("added", false, "record only the scenarios that name their machine shapes (added after the shapes' first recordings)")
@@ -70,12 +70,7 @@ func record() int {
 	if *list {
 		fmt.Println("| class | scenario | machines | server options and load |")
 		fmt.Println("|---|---|---|---|")
-		byClass := map[string][]*Scenario{}
-		for _, s := range scenarios {
-			if s.Machines == nil {
-				byClass[s.Class] = append(byClass[s.Class], s)
-			}
-		}
+		byClass := pickLists()
 		for _, s := range scenarios {
 			list := byClass[s.Class]
 			i := slices.Index(list, s)
@@ -175,6 +170,18 @@ func record() int {
 	return 0
 }
 
+// pickLists returns each class's scenarios that Machine.pick shares out by
+// position (those without their own Machines), in order.
+func pickLists() map[string][]*Scenario {
+	byClass := map[string][]*Scenario{}
+	for _, s := range scenarios {
+		if s.Machines == nil {
+			byClass[s.Class] = append(byClass[s.Class], s)
+		}
+	}
+	return byClass
+}
+
 // plan lists the pods: for each class its scenarios, interleaved so that
 // every wave of concurrent pods mixes classes and intensities.
 func plan(only string, smoke, added bool, seed int64, m *Machine, self string) []*Pod {
@@ -184,12 +191,7 @@ func plan(only string, smoke, added bool, seed int64, m *Machine, self string) [
 			want[c] = true
 		}
 	}
-	byClass := map[string][]*Scenario{}
-	for _, s := range scenarios {
-		if s.Machines == nil {
-			byClass[s.Class] = append(byClass[s.Class], s)
-		}
-	}
+	byClass := pickLists()
 	// Each machine shape records its share of each class's scenarios, then
 	// the added scenarios that name it; with added only those.
 	for c, list := range byClass {
