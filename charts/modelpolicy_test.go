@@ -49,6 +49,15 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNamespace, "system:authenticated"},
 	})
 	key := client.ObjectKey{Namespace: releaseNamespace, Name: cmName}
+	// The chart ships no model (the refiner serves its embedded default):
+	// the trainer's first publication creates the ConfigMap.
+	first, err := classifier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := modelstore.Publish(ctx, trainer, releaseNamespace, cmName, first); err != nil {
+		t.Fatalf("the trainer's first publication: %v", err)
+	}
 	edit := func(c client.Client, fn func(*corev1.ConfigMap)) error {
 		cm := &corev1.ConfigMap{}
 		if err := c.Get(ctx, key, cm); err != nil {
@@ -69,13 +78,13 @@ func TestOnlyTheTrainerWritesTheModelDigest(t *testing.T) {
 		return isPolicyDenial(err), err
 	})
 
-	// The trainer's first publication, over the chart's shipped model
-	// (modelstore compresses both to fit the ConfigMap).
+	// The trainer's next publication, over its first (modelstore
+	// compresses both to fit the ConfigMap).
 	model, err := classifier.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	model.SetEvaluation([]byte(`{"macro_f1": 0.95}`)) // another file than the shipped one
+	model.SetEvaluation([]byte(`{"macro_f1": 0.95}`)) // another file than the first one
 	verifies := func(cm *corev1.ConfigMap) error {
 		data, err := modelstore.Data(cm)
 		if err != nil {

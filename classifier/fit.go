@@ -154,7 +154,7 @@ func FitForest(ts *TrainingSet, cfg ForestConfig) (*Forest, error) {
 		})
 	}
 	_ = g.Wait() // each tree's error is in jobs, returned in tree order below
-	f := &Forest{classes: append([]string(nil), ts.Classes...), nfeat: nf}
+	f := &Forest{classes: append([]string(nil), ts.Classes...), nfeat: nf, alpha: cfg.LeafAlpha}
 	for t, j := range jobs {
 		if j.err != nil {
 			return nil, fmt.Errorf("classifier: tree %d: %w", t, j.err)
@@ -426,7 +426,7 @@ func (f *Forest) addNode(n *trees.DecisionTreeNode, featureIndex map[string]int,
 		off := int32(len(f.probs))
 		k := float64(len(f.classes))
 		for _, c := range f.classes {
-			f.probs = append(f.probs, float32((float64(dist[c])+alpha)/(float64(total)+alpha*k)))
+			f.probs = append(f.probs, leafProb(dist[c], total, alpha, k))
 		}
 		f.nodes = append(f.nodes, node{feature: -1, left: off, right: -1})
 		f.counts = append(f.counts, int32(total))

@@ -13,6 +13,10 @@ type Forest struct {
 	nodes   []node
 	probs   []float32 // leaf probabilities, K per leaf
 	counts  []int32   // training rows per node, for Explain
+	// alpha is the leaf smoothing the probabilities were computed with
+	// (ForestConfig.LeafAlpha), so a model file can store each leaf's
+	// class counts instead of its K probabilities; NaN when unknown.
+	alpha float64
 
 	// fast is nodes laid out for prediction (compile): each inner node's
 	// children are adjacent, so one index and a comparison pick the next

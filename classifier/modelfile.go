@@ -15,8 +15,9 @@ import (
 )
 
 // FormatVersion is the model file format this package writes and reads.
-// Version 2 added the feature set and the base-set fallback model.
-const FormatVersion = 2
+// Version 2 added the feature set and the base-set fallback model; version
+// 3 stores leaves as sparse class rows (forestJSON).
+const FormatVersion = 3
 
 // ErrSchemaMismatch is returned (wrapped) when a model file was built on a
 // different feature schema than this binary computes.
