@@ -6,6 +6,8 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -140,6 +142,12 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 			UserName: "system:serviceaccount:" + ns + ":podclass-refiner",
 			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
 		})
+		// The chart ships no model (model.ship); the trainer's first
+		// publication creates the ConfigMap.
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podclass-model"}}
+		if err := env.Client.Create(context.Background(), cm); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
 		var l corev1.ConfigMapList
 		if err := refiner.List(context.Background(), &l, client.InNamespace(ns), client.MatchingFields{"metadata.name": "podclass-model"}); err != nil {
 			t.Fatal(err)

@@ -197,8 +197,9 @@ func TestTheRefinerDecidesPodsControllersCreate(t *testing.T) {
 }
 
 // startRefiner runs the refiner's manager as the chart's refiner
-// ServiceAccount would, reading the chart's model ConfigMap (the default
-// model it ships), until the test ends. Pods never time out: other tests'
+// ServiceAccount would, watching the chart's model ConfigMap (absent until
+// the trainer publishes: the refiner keeps the model it starts with), until
+// the test ends. Pods never time out: other tests'
 // pods, which have no metrics here, stay pending.
 func startRefiner(t *testing.T, c *localcluster.Cluster, src samples.Source, model *classifier.Classifier, clock *clocktesting.FakeClock) {
 	t.Helper()
