@@ -21,11 +21,10 @@ type forestJSON struct {
 	// Leaves are stored as their training rows per class, sparse: a leaf's
 	// (class, rows) pairs follow the previous leaf's in LeafClass and
 	// LeafRows (or start at its Left, when Left is stored) and run until
-	// they add up to its Count. Its
-	// probabilities are (rows + Alpha) / (Count + Alpha·K), as training
-	// computed them. Two or three pairs per leaf instead of K probabilities
-	// keep a dozen classes' model within a ConfigMap twice over (the model
-	// and the one it replaced).
+	// they add up to its Count. Its probabilities are (rows + Alpha) /
+	// (Count + Alpha·K), as training computed them. Two or three pairs per
+	// leaf instead of K probabilities keep a dozen classes' model within a
+	// ConfigMap twice over (the model and the one it replaced).
 	Alpha     *float64 `json:"alpha,omitempty"`
 	LeafClass []int32  `json:"leaf_class,omitempty"`
 	LeafRows  []int32  `json:"leaf_rows,omitempty"`
