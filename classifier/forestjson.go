@@ -42,7 +42,12 @@ func leafProb(rows, total int, alpha, k float64) float32 {
 // MarshalJSON writes the compact node arrays of the model file.
 func (f *Forest) MarshalJSON() ([]byte, error) { return json.Marshal(f.toJSON()) }
 
-func (f *Forest) toJSON() *forestJSON {
+func (f *Forest) toJSON() *forestJSON { return f.encode(false) }
+
+// encode lays f out for its model file: leaves as class rows when they give
+// back the same probabilities, else as probabilities; children left out
+// when the trees are in preorder, unless keepChildren.
+func (f *Forest) encode(keepChildren bool) *forestJSON {
 	j := &forestJSON{Roots: f.roots, Count: f.counts}
 	for _, n := range f.nodes {
 		j.Feature = append(j.Feature, n.feature)
@@ -50,12 +55,19 @@ func (f *Forest) toJSON() *forestJSON {
 		j.Left = append(j.Left, n.left)
 		j.Right = append(j.Right, n.right)
 	}
-	if !f.sparseLeaves(j) {
-		j.Left = j.Left[:0]
-		for _, n := range f.nodes {
-			j.Left = append(j.Left, n.left)
+	leafAt, classes, rows, ok := f.sparseLeaves()
+	if !ok {
+		j.Probs = f.probs
+		return j
+	}
+	a := f.alpha
+	j.Alpha, j.LeafClass, j.LeafRows = &a, classes, rows
+	for i, at := range leafAt {
+		if j.Feature[i] < 0 {
+			j.Left[i] = at
 		}
-		j.Alpha, j.LeafClass, j.LeafRows, j.Probs = nil, nil, nil, f.probs
+	}
+	if keepChildren {
 		return j
 	}
 	if l, r, err := preorderChildren(j.Feature, j.Roots); err == nil && inner(l, j.Left, j.Feature) && inner(r, j.Right, j.Feature) {
@@ -115,42 +127,43 @@ func preorderChildren(feature, roots []int32) (left, right []int32, err error) {
 	return left, right, nil
 }
 
-// sparseLeaves stores every leaf of f in j as class rows recovered from its
-// probabilities, and reports whether they give back exactly the same
+// sparseLeaves gives every leaf of f as class rows recovered from its
+// probabilities — each leaf's offset (leafAt, by node) into the (class,
+// rows) pairs — and reports whether they give back exactly the same
 // probabilities (false when the smoothing is unknown).
-func (f *Forest) sparseLeaves(j *forestJSON) bool {
+func (f *Forest) sparseLeaves() (leafAt, classes, rows []int32, ok bool) {
 	a := f.alpha
 	if !finite(a) || a < 0 {
-		return false
+		return nil, nil, nil, false
 	}
 	k := float64(len(f.classes))
-	j.Alpha = &a
+	leafAt = make([]int32, len(f.nodes))
 	for i, n := range f.nodes {
 		if n.feature >= 0 {
 			continue
 		}
 		total := int(f.counts[i])
 		if total == 0 && a == 0 {
-			return false
+			return nil, nil, nil, false
 		}
-		j.Left[i] = int32(len(j.LeafClass))
+		leafAt[i] = int32(len(classes))
 		sum := 0
 		for c, p := range f.probs[n.left : int(n.left)+len(f.classes)] {
-			rows := int(math.Round(float64(p)*(float64(total)+a*k) - a))
-			if leafProb(rows, total, a, k) != p || rows < 0 {
-				return false
+			r := int(math.Round(float64(p)*(float64(total)+a*k) - a))
+			if leafProb(r, total, a, k) != p || r < 0 {
+				return nil, nil, nil, false
 			}
-			if rows > 0 {
-				j.LeafClass = append(j.LeafClass, int32(c))
-				j.LeafRows = append(j.LeafRows, int32(rows))
-				sum += rows
+			if r > 0 {
+				classes = append(classes, int32(c))
+				rows = append(rows, int32(r))
+				sum += r
 			}
 		}
 		if sum != total {
-			return false
+			return nil, nil, nil, false
 		}
 	}
-	return true
+	return leafAt, classes, rows, true
 }
 
 // denseLeaves turns a stored forest's sparse leaves into K probabilities

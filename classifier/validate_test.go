@@ -91,34 +91,22 @@ func th(m map[string]any) map[string]any { return m["thresholds"].(map[string]an
 func TestLoadRefusesTreesThatShareNodes(t *testing.T) {
 	// A file whose trees are in preorder stores no children, so no node can
 	// have two parents; one that stores its children can. Store them.
-	explicitChildren := func(forest map[string]any) {
-		var j forestJSON
-		raw, _ := json.Marshal(forest)
-		if err := json.Unmarshal(raw, &j); err != nil {
-			t.Fatal(err)
-		}
-		if j.Left != nil {
-			return
-		}
-		left, right, err := preorderChildren(j.Feature, j.Roots)
+	def, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicitChildren := func(forest map[string]any, c *Classifier) {
+		raw, err := json.Marshal(c.model.(*Forest).encode(true))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var l, r []any
-		cursor := 0
-		for i, f := range j.Feature {
-			if f < 0 { // a leaf's Left is the offset of its class rows
-				left[i] = int32(cursor)
-				for sum := 0; sum < int(j.Count[i]); cursor++ {
-					sum += int(j.LeafRows[cursor])
-				}
-			}
-			l, r = append(l, float64(left[i])), append(r, float64(right[i]))
+		clear(forest)
+		if err := json.Unmarshal(raw, &forest); err != nil {
+			t.Fatal(err)
 		}
-		forest["left"], forest["right"] = l, r
 	}
-	shareAChild := func(forest map[string]any) {
-		explicitChildren(forest)
+	shareAChild := func(forest map[string]any, c *Classifier) {
+		explicitChildren(forest, c)
 		feature, left, right := forest["feature"].([]any), forest["left"].([]any), forest["right"].([]any)
 		for i := range feature {
 			if feature[i].(float64) >= 0 {
@@ -129,11 +117,13 @@ func TestLoadRefusesTreesThatShareNodes(t *testing.T) {
 		t.Fatal("no inner node in the forest")
 	}
 	tests := map[string]func(f map[string]any){
-		"the model's forest":    func(f map[string]any) { shareAChild(f["forest"].(map[string]any)) },
-		"the fallback's forest": func(f map[string]any) { shareAChild(f["fallback"].(map[string]any)["forest"].(map[string]any)) },
+		"the model's forest": func(f map[string]any) { shareAChild(f["forest"].(map[string]any), def) },
+		"the fallback's forest": func(f map[string]any) {
+			shareAChild(f["fallback"].(map[string]any)["forest"].(map[string]any), def.fallback)
+		},
 		"a root that is another tree's node": func(f map[string]any) {
 			forest := f["forest"].(map[string]any)
-			explicitChildren(forest)
+			explicitChildren(forest, def)
 			roots := forest["roots"].([]any)
 			roots[1] = forest["left"].([]any)[int(roots[0].(float64))]
 		},

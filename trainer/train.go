@@ -134,11 +134,6 @@ func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 	}
 	summary := *rep
 	summary.Predictions, summary.SetPredictions = nil, nil
-	if summary.External != nil {
-		ext := *summary.External
-		ext.Predictions = nil
-		summary.External = &ext
-	}
 	raw, err := json.Marshal(summary)
 	if err != nil {
 		return res, err
