@@ -9,7 +9,8 @@ import (
 )
 
 // CalibrationConfig sets how Train chooses the class and family thresholds
-// from the training pods alone, by an inner cross-validation grouped by pod:
+// from the training pods alone, by an inner cross-validation grouped by load
+// (Example.Load, else Example.Group, else the pod):
 // the held-out windows' probabilities give, for every candidate threshold,
 // the precision of the answers it would let through; the smallest threshold
 // whose precision reaches TargetPrecision wins. The outer evaluation never
@@ -89,31 +90,7 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	if cc.Folds < 2 {
 		return nil, false
 	}
-	// Group by pod (one example is one pod, or its Group when set) per
-	// class, subsample groups, deal folds: a group is never split.
-	var eligible []int
-	var items []crossval.Item
-	classSet := map[string]bool{}
-	var classes []string
-	for i, e := range examples {
-		if e.Class == "" || e.Class == Unknown || e.Window == nil {
-			continue
-		}
-		eligible = append(eligible, i)
-		items = append(items, e.Item())
-		if !classSet[e.Class] {
-			classSet[e.Class] = true
-			classes = append(classes, e.Class)
-		}
-	}
-	sort.Strings(classes)
-	total := crossval.Groups(items)
-	keep := 1.0
-	if cc.MaxPods > 0 && total > cc.MaxPods {
-		keep = float64(cc.MaxPods) / float64(total)
-	}
-	assigned, _ := crossval.Assign(items, cc.Folds, keep, rand.New(rand.NewSource(cfg.Forest.Seed+101)))
-	folds := crossval.Split(assigned, cc.Folds)
+	eligible, assigned, folds, classes := calibrationFolds(examples, cc, cfg.Forest.Seed+101)
 	inner := cfg
 	inner.Calibration.Folds = 0
 	var pts []calPoint
@@ -180,6 +157,36 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 		cal.ClassMargins = pickMargins(pts, foreign, classes, cal.Class, cc)
 	}
 	return cal, true
+}
+
+// calibrationFolds deals the labelled examples into cc.Folds folds by load
+// (every recording of one load together, else the example's Group, else its
+// pod), stratified by class, after subsampling whole groups down to
+// cc.MaxPods: a group is never split. It returns the dealt examples'
+// indices, each one's fold (-1: left out by the subsample), the folds over
+// those positions, and the sorted classes.
+func calibrationFolds(examples []Example, cc CalibrationConfig, seed int64) (eligible, assigned []int, folds []crossval.Fold, classes []string) {
+	var items []crossval.Item
+	classSet := map[string]bool{}
+	for i, e := range examples {
+		if e.Class == "" || e.Class == Unknown || e.Window == nil {
+			continue
+		}
+		eligible = append(eligible, i)
+		items = append(items, e.calibrationItem())
+		if !classSet[e.Class] {
+			classSet[e.Class] = true
+			classes = append(classes, e.Class)
+		}
+	}
+	sort.Strings(classes)
+	total := crossval.Groups(items)
+	keep := 1.0
+	if cc.MaxPods > 0 && total > cc.MaxPods {
+		keep = float64(cc.MaxPods) / float64(total)
+	}
+	assigned, _ = crossval.Assign(items, cc.Folds, keep, rand.New(rand.NewSource(seed)))
+	return eligible, assigned, crossval.Split(assigned, cc.Folds), classes
 }
 
 // foreignPoints leaves each class out of an inner model in turn and scores

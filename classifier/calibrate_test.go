@@ -1,8 +1,13 @@
 package classifier
 
 import (
+	"fmt"
 	"math"
+	"math/rand"
 	"testing"
+
+	"github.com/podclass/podclass/classifier/classifiertest"
+	"github.com/podclass/podclass/samples"
 )
 
 func TestPickThreshold(t *testing.T) {
@@ -151,5 +156,88 @@ func TestForeignCalibrationTightensLimits(t *testing.T) {
 	}
 	if refused(strict) < refused(plain) {
 		t.Errorf("foreign pods refused: %d with foreign calibration, %d without", refused(strict), refused(plain))
+	}
+}
+
+// twinExamples records each class under six loads on two machines: the two
+// recordings of a load are twins (same profile and load, other noise), as
+// a corpus scenario recorded on two machine shapes is. With interleave, the
+// classes take turns on one ladder of twelve load levels instead.
+func twinExamples(t *testing.T, profiles map[string]classifiertest.Profile, classes []string, withLoad, interleave bool) []Example {
+	t.Helper()
+	rng := rand.New(rand.NewSource(7))
+	var out []Example
+	for ci, c := range classes {
+		for l := 0; l < 6; l++ {
+			load := 0.3 * math.Pow(10, float64(l)/5)
+			if interleave {
+				load = 0.3 * math.Pow(10, float64(2*l+ci)/5)
+			}
+			for _, machine := range []string{"a", "b"} {
+				key := samples.PodKey{Namespace: machine, Name: fmt.Sprintf("%s-%d", c, l)}
+				e := Example{Pod: key, Class: c, Window: classifiertest.Window(key, profiles[c], 30, load, rng),
+					Group: fmt.Sprintf("%s/%d@%s", c, l, machine)}
+				if withLoad {
+					e.Load = fmt.Sprintf("%s/%d", c, l)
+				}
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func TestCalibrationHoldsOutEveryRecordingOfALoad(t *testing.T) {
+	cc := CalibrationConfig{Folds: 3}
+	for _, withLoad := range []bool{true, false} {
+		ex := twinExamples(t, classifiertest.Profiles, []string{"db", "cache", "web"}, withLoad, false)
+		eligible, assigned, folds, classes := calibrationFolds(ex, cc, 1)
+		if len(eligible) != len(ex) || len(folds) != 3 || len(classes) != 3 {
+			t.Fatalf("%d of %d examples dealt into %d folds, classes %v", len(eligible), len(ex), len(folds), classes)
+		}
+		split := 0
+		for k := 0; k+1 < len(eligible); k += 2 { // twins are adjacent
+			if assigned[k] != assigned[k+1] {
+				split++
+			}
+		}
+		switch {
+		case withLoad && split > 0:
+			t.Fatalf("%d loads have a recording on each side of a fold", split)
+		case !withLoad && split == 0:
+			t.Fatal("without loads every twin landed in one fold: the test cannot tell loads from machine groups")
+		}
+	}
+}
+
+// TestThresholdsAreChosenOnUnseenLoads: two classes that behave alike and
+// differ only by the loads they were recorded under (interleaved), each load
+// recorded on two machines. A pod held out while its twin from the other
+// machine is trained on looks easy; held out with every recording of its
+// load, as a deployed model meets a new load, its neighbours are the other
+// class's. The calibration must see that: with no precision target it keeps
+// the lowest threshold and reports the precision of every inner answer.
+func TestThresholdsAreChosenOnUnseenLoads(t *testing.T) {
+	profiles := map[string]classifiertest.Profile{"db": classifiertest.Profiles["db"], "twin": classifiertest.Profiles["db"]}
+	cfg := DefaultTrainConfig()
+	cfg.Forest.Trees = 20
+	cfg.Calibration.Folds = 3
+	cfg.Calibration.TargetPrecision = 0
+	precision := map[bool]float64{}
+	for _, withLoad := range []bool{false, true} {
+		c, err := Train(twinExamples(t, profiles, []string{"db", "twin"}, withLoad, true), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cal := c.Manifest().Calibration
+		if cal.Class != cfg.Calibration.Min || cal.ClassCoverage != 1 {
+			t.Fatalf("without a precision target the threshold is %.2f (coverage %.3f), want %.2f for every answer", cal.Class, cal.ClassCoverage, cfg.Calibration.Min)
+		}
+		precision[withLoad] = cal.ClassPrecision
+		t.Logf("loads held out whole: %v: inner precision %.3f", withLoad, cal.ClassPrecision)
+	}
+	if precision[true] > 0.5 || precision[false] < precision[true]+0.2 {
+		t.Fatalf("inner precision %.3f with loads held out whole, %.3f with twins trained on: want the twins to flatter it and the unseen loads to show the confusion",
+			precision[true], precision[false])
 	}
 }

@@ -21,6 +21,25 @@ type Example struct {
 	// calibration and the trainer's folds then hold out whole groups (e.g.
 	// all pods recorded under one load scenario). Empty means the pod alone.
 	Group string
+	// Load, when set, names the load the pod was recorded under, shared by
+	// its recordings on other machines (a corpus scenario). The inner
+	// threshold calibration holds out a load with every recording of it:
+	// the thresholds are then chosen on loads the inner model never saw, as
+	// a deployed model meets them, not on a twin recorded on another
+	// machine, which made them far too trusting (docs/evaluation.md). The
+	// bootstrap, the out-of-distribution limits and the outer folds still
+	// follow Group. Empty means Group.
+	Load string
+}
+
+// calibrationItem is e as the inner threshold calibration deals it: its
+// Load held out together when set.
+func (e Example) calibrationItem() crossval.Item {
+	it := e.Item()
+	if e.Load != "" {
+		it.Group = "load:" + e.Load
+	}
+	return it
 }
 
 // GroupKey is the unit of hold-out for e: its Group, or its pod.
@@ -78,7 +97,8 @@ func DefaultTrainConfig() TrainConfig {
 // samples per pod → features → median imputation → bagged golearn trees
 // (bootstrap by pod) → out-of-distribution limits calibrated by
 // leave-one-pod-out within each class → class and family thresholds chosen
-// by an inner cross-validation grouped by pod (see CalibrationConfig) → with
+// by an inner cross-validation grouped by load (see Example.Load and
+// CalibrationConfig) → with
 // CalibrationConfig.ForeignMargins, per-class limits tightened against
 // simulated foreign services. Every choice uses the given examples only.
 func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {

@@ -71,11 +71,21 @@ type Dataset struct {
 	Samples   int
 }
 
-// Examples returns the labelled pods as classifier training examples.
+// LoadColumn is the pods CSV column naming the load a pod was recorded
+// under; the same value in one class on several machines is one load, which
+// the inner threshold calibration holds out whole (classifier.Example.Load).
+const LoadColumn = "scenario"
+
+// Examples returns the labelled pods as classifier training examples, each
+// with its load (LoadColumn, qualified by the class) when the pods CSV has one.
 func (d *Dataset) Examples() []classifier.Example {
 	out := make([]classifier.Example, 0, len(d.Labelled))
 	for _, p := range d.Labelled {
-		out = append(out, classifier.Example{Pod: p.Key, Class: p.Label, Window: p.Window})
+		e := classifier.Example{Pod: p.Key, Class: p.Label, Window: p.Window}
+		if v := strings.TrimSpace(p.Columns[LoadColumn]); v != "" {
+			e.Load = p.Label + "/" + v
+		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -132,8 +142,8 @@ const HoldoutColumn = "machine"
 
 // EvalExamples returns the examples for an evaluation grouped by groupBy and
 // completes cfg with what the pods CSV says: foreign classes (the "known"
-// column) and, for groupBy "machine", one fold per machine with the inner
-// calibration grouped by scenario when the CSV has that column.
+// column) and, for groupBy "machine", one fold per machine, each machine's
+// scenario a group when the CSV has that column.
 func (d *Dataset) EvalExamples(groupBy string, cfg *EvalConfig) ([]classifier.Example, error) {
 	cfg.Foreign = d.ForeignClasses()
 	if strings.ToLower(strings.TrimSpace(groupBy)) != HoldoutColumn {
@@ -146,10 +156,12 @@ func (d *Dataset) EvalExamples(groupBy string, cfg *EvalConfig) ([]classifier.Ex
 		}
 	}
 	ex := d.Examples()
-	// The inner calibration holds out a machine's scenario together; the
-	// same scenario on another machine is another group (the folds keep
-	// machines apart anyway).
-	if scen := d.Column("scenario"); len(scen) > 0 && !slices.Contains(scen, "") {
+	// A machine's recordings of one scenario stay together in the
+	// bootstrap and the out-of-distribution limits; the same scenario on
+	// another machine is another group (the folds keep machines apart
+	// anyway), but the same load, which the inner calibration holds out
+	// with it (Examples).
+	if scen := d.Column(LoadColumn); len(scen) > 0 && !slices.Contains(scen, "") {
 		for i := range ex {
 			ex[i].Group = ex[i].Class + "/" + scen[i] + "@" + cfg.Holdout[i]
 		}

@@ -395,3 +395,38 @@ func TestSeed2021ConverterReadsTheRecorderFormat(t *testing.T) {
 		t.Fatalf("line protocol:\n%s", lp.String())
 	}
 }
+
+// TestMachineHoldoutGroupsByScenarioAndLoad: holding out machines, a
+// machine's recordings of a scenario are one group and the same scenario on
+// another machine another, but both carry one load, which the inner
+// threshold calibration holds out whole.
+func TestMachineHoldoutGroupsByScenarioAndLoad(t *testing.T) {
+	pods, src := synth([]string{"db", "cache"}, 4, 12, 1)
+	for i := range pods {
+		// scenario s0,s0,s1,s1 within each class, on machines m0,m1,m0,m1
+		pods[i].Columns = map[string]string{"scenario": fmt.Sprintf("s%d", (i%4)/2), "machine": fmt.Sprintf("m%d", i%2)}
+	}
+	ds, err := Assemble(context.Background(), src, pods, AssembleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultEvalConfig()
+	ex, err := ds.EvalExamples("machine", &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Holdout) != len(ex) || cfg.Holdout[0] == cfg.Holdout[1] {
+		t.Fatalf("holdout %v", cfg.Holdout)
+	}
+	if ex[0].Group == ex[1].Group || ex[0].Group == ex[2].Group {
+		t.Fatalf("groups %q %q %q: want one per machine's scenario", ex[0].Group, ex[1].Group, ex[2].Group)
+	}
+	if ex[0].Load == "" || ex[0].Load != ex[1].Load || ex[0].Load == ex[2].Load || ex[0].Load == ex[4].Load {
+		t.Fatalf("loads %q %q %q %q: want one per class's scenario, across machines", ex[0].Load, ex[1].Load, ex[2].Load, ex[4].Load)
+	}
+	pods[3].Columns = map[string]string{"scenario": "s1"}
+	ds, _ = Assemble(context.Background(), src, pods, AssembleOptions{})
+	if _, err := ds.EvalExamples("machine", &cfg); err == nil {
+		t.Fatal("want an error for a pod without a machine")
+	}
+}
