@@ -3,8 +3,11 @@ package trainer
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podclass/podclass/api"
@@ -20,7 +23,10 @@ type SidecarMatcher interface {
 // — what PODS.csv stands in for offline — with each pod's main image (the
 // first container that is not a sidecar). The trainer labels them with the
 // image rules, so only pods whose image is unambiguous teach the model.
-// Pages of 500 keep each API response small on large clusters.
+// Each pod's workload stands for its load (the LoadColumn): replicas of one
+// Deployment serve one load, as a corpus scenario's recordings do, and the
+// inner threshold calibration holds them out together. Pages of 500 keep
+// each API response small on large clusters.
 func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) ([]Pod, error) {
 	nss := &corev1.NamespaceList{}
 	if err := c.List(ctx, nss, client.MatchingLabels{api.EnabledLabel: "true"}); err != nil {
@@ -40,7 +46,11 @@ func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) 
 					continue
 				}
 				if image := mainImage(p, sidecars); image != "" {
-					out = append(out, Pod{Key: samples.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image})
+					pod := Pod{Key: samples.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image}
+					if w := workload(p); w != "" {
+						pod.Columns = map[string]string{LoadColumn: w}
+					}
+					out = append(out, pod)
 				}
 			}
 			if pods.Continue == "" {
@@ -50,6 +60,23 @@ func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) 
 		}
 	}
 	return out, nil
+}
+
+// workload names the controller a pod belongs to, as namespace/Kind/name:
+// a ReplicaSet stamped with the pod's template hash is its Deployment's, so
+// a rollout does not make a new load. A pod no controller owns is its own
+// load (""). A CronJob's Jobs each count as one: nothing on the pod names
+// the CronJob.
+func workload(p *corev1.Pod) string {
+	ref := metav1.GetControllerOf(p)
+	if ref == nil {
+		return ""
+	}
+	kind, name := ref.Kind, ref.Name
+	if h := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; kind == "ReplicaSet" && h != "" && strings.HasSuffix(name, "-"+h) {
+		kind, name = "Deployment", strings.TrimSuffix(name, "-"+h)
+	}
+	return p.Namespace + "/" + kind + "/" + name
 }
 
 func mainImage(p *corev1.Pod, sidecars SidecarMatcher) string {
