@@ -9,8 +9,9 @@ import (
 )
 
 // CalibrationConfig sets how Train chooses the class and family thresholds
-// from the training pods alone, by an inner cross-validation grouped by load
-// (Example.Load, else Example.Group, else the pod):
+// from the training pods alone, by an inner cross-validation that keeps each
+// Example.Load and each Example.Group together (a pod alone when it has
+// neither):
 // the held-out windows' probabilities give, for every candidate threshold,
 // the precision of the answers it would let through; the smallest threshold
 // whose precision reaches TargetPrecision wins. The outer evaluation never
@@ -160,26 +161,27 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 }
 
 // calibrationFolds deals the labelled examples into cc.Folds folds by load
-// (every recording of one load together, else the example's Group, else its
-// pod), stratified by class, after subsampling whole groups down to
+// and group (examples sharing either stay together, see calibrationItems;
+// a pod alone when it has neither), stratified by class, after subsampling whole groups down to
 // cc.MaxPods: a group is never split. It returns the dealt examples'
 // indices, each one's fold (-1: left out by the subsample), the folds over
 // those positions, and the sorted classes.
 func calibrationFolds(examples []Example, cc CalibrationConfig, seed int64) (eligible, assigned []int, folds []crossval.Fold, classes []string) {
-	var items []crossval.Item
+	var dealt []Example
 	classSet := map[string]bool{}
 	for i, e := range examples {
 		if e.Class == "" || e.Class == Unknown || e.Window == nil {
 			continue
 		}
 		eligible = append(eligible, i)
-		items = append(items, e.calibrationItem())
+		dealt = append(dealt, e)
 		if !classSet[e.Class] {
 			classSet[e.Class] = true
 			classes = append(classes, e.Class)
 		}
 	}
 	sort.Strings(classes)
+	items := calibrationItems(dealt)
 	total := crossval.Groups(items)
 	keep := 1.0
 	if cc.MaxPods > 0 && total > cc.MaxPods {

@@ -210,6 +210,41 @@ func TestCalibrationHoldsOutEveryRecordingOfALoad(t *testing.T) {
 	}
 }
 
+func TestCalibrationUnitsJoinGroupsAndLoads(t *testing.T) {
+	ex := func(name, group, load string) Example {
+		return Example{Pod: samples.PodKey{Namespace: "ns", Name: name}, Class: "db", Group: group, Load: load}
+	}
+	tests := map[string]struct {
+		examples []Example
+		units    []int // the unit of each example, numbered by first appearance
+	}{
+		"a load recorded on two machines is one unit": {
+			[]Example{ex("a", "s1@m1", "s1"), ex("b", "s1@m2", "s1"), ex("c", "s2@m1", "s2")}, []int{0, 0, 1}},
+		"a batch of two loads joins each load's other batches": {
+			[]Example{ex("a", "b1", "l1"), ex("b", "b1", "l2"), ex("c", "b2", "l2"), ex("d", "b3", "l3")}, []int{0, 0, 0, 1}},
+		"without groups and loads every pod is its own unit": {
+			[]Example{ex("a", "", ""), ex("b", "", ""), ex("c", "g", "")}, []int{0, 1, 2}},
+		"pods of one load without groups are one unit": {
+			[]Example{ex("a", "", "l1"), ex("b", "", "l1"), ex("c", "", "l2")}, []int{0, 0, 1}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			items := calibrationItems(tc.examples)
+			unit := map[string]int{}
+			for i, it := range items {
+				u, ok := unit[it.Group]
+				if !ok {
+					u = len(unit)
+					unit[it.Group] = u
+				}
+				if u != tc.units[i] || it.Pod != tc.examples[i].Pod.String() || it.Class != "db" {
+					t.Fatalf("example %d: unit %d (%+v), want %d", i, u, it, tc.units[i])
+				}
+			}
+		})
+	}
+}
+
 // TestThresholdsAreChosenOnUnseenLoads: two classes that behave alike and
 // differ only by the loads they were recorded under (interleaved), each load
 // recorded on two machines. A pod held out while its twin from the other

@@ -26,20 +26,49 @@ type Example struct {
 	// threshold calibration holds out a load with every recording of it:
 	// the thresholds are then chosen on loads the inner model never saw, as
 	// a deployed model meets them, not on a twin recorded on another
-	// machine, which made them far too trusting (docs/evaluation.md). The
-	// bootstrap, the out-of-distribution limits and the outer folds still
-	// follow Group. Empty means Group.
+	// machine, which made them far too trusting (docs/evaluation.md). It
+	// holds out Groups whole too (calibrationItems). The bootstrap, the
+	// out-of-distribution limits and the outer folds follow Group only.
 	Load string
 }
 
-// calibrationItem is e as the inner threshold calibration deals it: its
-// Load held out together when set.
-func (e Example) calibrationItem() crossval.Item {
-	it := e.Item()
-	if e.Load != "" {
-		it.Group = "load:" + e.Load
+// calibrationItems are the examples as the inner threshold calibration
+// deals them: examples sharing a Group or a Load are one unit, transitively
+// (a machine's recordings of a scenario and the same load on the other
+// machines; a batch of several loads and each load's other batches), so an
+// inner fold never splits either.
+func calibrationItems(examples []Example) []crossval.Item {
+	parent := make([]int, len(examples))
+	for i := range parent {
+		parent[i] = i
 	}
-	return it
+	var find func(int) int
+	find = func(i int) int {
+		if parent[i] != i {
+			parent[i] = find(parent[i])
+		}
+		return parent[i]
+	}
+	first := map[string]int{}
+	join := func(i int, key string) {
+		if j, ok := first[key]; ok {
+			parent[find(i)] = find(j)
+		} else {
+			first[key] = i
+		}
+	}
+	for i, e := range examples {
+		join(i, e.GroupKey())
+		if e.Load != "" {
+			join(i, "load:"+e.Load)
+		}
+	}
+	items := make([]crossval.Item, len(examples))
+	for i, e := range examples {
+		items[i] = e.Item()
+		items[i].Group = examples[find(i)].GroupKey()
+	}
+	return items
 }
 
 // GroupKey is the unit of hold-out for e: its Group, or its pod.
