@@ -23,8 +23,8 @@ import (
 func main() {
 	corpus := flag.String("corpus", "testdata/corpus", "the recorded corpus (pods.csv, metrics.lp)")
 	out := flag.String("out", "trainer/reference", "where to write pods.csv and metrics.lp")
-	perClass := flag.Int("per-class", 3, "reference pods per class")
-	seconds := flag.Int("seconds", 180, "seconds of samples kept per pod, from its first")
+	perClass := flag.Int("per-class", 4, "reference pods per class (one per machine shape of the corpus)")
+	seconds := flag.Int("seconds", 90, "seconds of samples kept per pod, from its first")
 	flag.Parse()
 	if err := run(*corpus, *out, *perClass, int64(*seconds)); err != nil {
 		fmt.Fprintln(os.Stderr, "reference:", err)
