@@ -162,10 +162,10 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 
 // calibrationFolds deals the labelled examples into cc.Folds folds by load
 // and group (examples sharing either stay together, see calibrationItems;
-// a pod alone when it has neither), stratified by class, after subsampling whole groups down to
-// cc.MaxPods: a group is never split. It returns the dealt examples'
-// indices, each one's fold (-1: left out by the subsample), the folds over
-// those positions, and the sorted classes.
+// a pod alone when it has neither), stratified by class, after subsampling
+// whole units down to cc.MaxPods: a unit is never split. It returns the
+// dealt examples' indices, each one's fold (-1: left out by the subsample),
+// the folds over those positions, and the sorted classes.
 func calibrationFolds(examples []Example, cc CalibrationConfig, seed int64) (eligible, assigned []int, folds []crossval.Fold, classes []string) {
 	var dealt []Example
 	classSet := map[string]bool{}

@@ -127,9 +127,9 @@ func DefaultTrainConfig() TrainConfig {
 // (bootstrap by pod) → out-of-distribution limits calibrated by
 // leave-one-pod-out within each class → class and family thresholds chosen
 // by an inner cross-validation grouped by load (see Example.Load and
-// CalibrationConfig) → with
-// CalibrationConfig.ForeignMargins, per-class limits tightened against
-// simulated foreign services. Every choice uses the given examples only.
+// CalibrationConfig) → with CalibrationConfig.ForeignMargins, per-class
+// limits tightened against simulated foreign services. Every choice uses
+// the given examples only.
 func Train(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	if cfg.Set != "" {
 		return trainSet(examples, cfg)
