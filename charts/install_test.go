@@ -49,6 +49,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		}
 	}
 
+	apiServer := apiServerCIDRs(t, env.Client)
 	helm("install", "podclass", testenv.ChartDir(t), "--create-namespace")
 
 	// The NetworkPolicy admits the apiserver's own addresses, looked up at install.
@@ -56,7 +57,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "podclass-webhook"}, np); err != nil {
 		t.Fatal(err)
 	}
-	checkAdmissionSources(t, np, apiServerCIDRs(t, env.Client))
+	checkAdmissionSources(t, np, apiServer)
 
 	// What the webhook does at start in self-managed mode.
 	o := certs.DefaultOptions()

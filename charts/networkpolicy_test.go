@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -86,18 +87,24 @@ func checkAdmissionSources(t *testing.T, np *networkingv1.NetworkPolicy, want []
 }
 
 // apiServerCIDRs are the addresses the default/kubernetes EndpointSlice
-// lists, as the chart's lookup turns them into ipBlocks.
+// lists, as the chart's lookup turns them into ipBlocks. The apiserver
+// writes that slice a moment after it starts; this waits for it, so a chart
+// installed afterwards finds it as on any running cluster.
 func apiServerCIDRs(t *testing.T, c client.Client) []string {
 	t.Helper()
-	slice := &discoveryv1.EndpointSlice{}
-	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "kubernetes"}, slice); err != nil {
-		t.Fatalf("reading the apiserver's EndpointSlice: %v", err)
-	}
 	var out []string
-	for _, e := range slice.Endpoints {
-		for _, a := range e.Addresses {
-			out = append(out, a+"/32")
+	testenv.WaitFor(t, 30*time.Second, "the apiserver's EndpointSlice", func() (bool, error) {
+		slice := &discoveryv1.EndpointSlice{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "kubernetes"}, slice); err != nil {
+			return false, client.IgnoreNotFound(err)
 		}
-	}
+		out = out[:0]
+		for _, e := range slice.Endpoints {
+			for _, a := range e.Addresses {
+				out = append(out, a+"/32")
+			}
+		}
+		return len(out) > 0, nil
+	})
 	return out
 }
