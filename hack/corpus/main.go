@@ -3,7 +3,7 @@
 // sampled every 10 s into the line protocol telegraf's kubernetes and docker
 // inputs write. Run it through hack/corpus/record.sh (root, Debian).
 //
-//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small] [-added] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
+//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small] [-added [-round N]] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
 package main
 
 import (
@@ -66,6 +66,7 @@ func record() int {
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	added := flag.Bool("added", false, "record only the scenarios that name their machine shapes (added after the shapes' first recordings)")
+	addedRound := flag.Int("round", 0, "with -added, only the added scenarios of this round (1, 2, …); 0: every round")
 	flag.Parse()
 	if *list {
 		fmt.Println("| class | scenario | machines | server options and load |")
@@ -111,7 +112,7 @@ func record() int {
 		fmt.Fprintf(os.Stderr, "unknown machine shape %q\n", *machine)
 		return 2
 	}
-	pods := plan(*only, *smoke, *added, *seed, m, self)
+	pods := plan(*only, *smoke, *added, *addedRound, *seed, m, self)
 	if len(pods) == 0 {
 		fmt.Fprintln(os.Stderr, "no pods to record")
 		return 1
@@ -184,7 +185,7 @@ func pickLists() map[string][]*Scenario {
 
 // plan lists the pods: for each class its scenarios, interleaved so that
 // every wave of concurrent pods mixes classes and intensities.
-func plan(only string, smoke, added bool, seed int64, m *Machine, self string) []*Pod {
+func plan(only string, smoke, added bool, addedRound int, seed int64, m *Machine, self string) []*Pod {
 	want := map[string]bool{}
 	for _, c := range strings.Split(only, ",") {
 		if c != "" {
@@ -205,7 +206,7 @@ func plan(only string, smoke, added bool, seed int64, m *Machine, self string) [
 	}
 	if !smoke {
 		for _, s := range scenarios {
-			if s.on(m.Name) {
+			if s.on(m.Name) && (!added || addedRound == 0 || s.Round == addedRound) {
 				byClass[s.Class] = append(byClass[s.Class], s)
 			}
 		}

@@ -22,6 +22,9 @@ type Scenario struct {
 	// were first recorded name their shapes, so the positions (and the
 	// shares) of the earlier ones stay what was recorded.
 	Machines []string
+	// Round numbers the batches of added scenarios (1, 2, …) so that
+	// `-added -round N` records one batch; 0 for the first recordings.
+	Round int
 }
 
 // on reports whether the scenario names shape m among its Machines.

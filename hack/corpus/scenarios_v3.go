@@ -15,7 +15,7 @@ var (
 )
 
 func init() {
-	scenarios = append(scenarios, []*Scenario{
+	scenarios = append(scenarios, round(1, []*Scenario{
 		{Class: "mysql", Name: "oltp-ro-light", Desc: "oltp_read_only, 1 x 20k rows, 1 thread, 10 tps", Machines: addedA, Load: sbLoad("oltp_read_only", 1, 20000, 1, 10)},
 		{Class: "mysql", Name: "update-index", Desc: "oltp_update_index, 2 x 20k rows, 2 threads, 80 tps", Machines: addedB, Load: sbLoad("oltp_update_index", 2, 20000, 2, 80)},
 
@@ -51,5 +51,13 @@ func init() {
 
 		{Class: "prometheus", Name: "medium", Desc: "3 targets x 1500 series every 15 s, 2 queries/s", Machines: addedA, Opts: map[string]string{"targets": "3", "series": "1500"}, Load: promQueries(2, 1)},
 		{Class: "prometheus", Name: "slow-scrape-queries", Desc: "1 target x 300 series every 30 s, 5 queries/s from 2 clients", Machines: addedB, Opts: map[string]string{"targets": "1", "series": "300", "scrape_interval": "30s"}, Load: promQueries(5, 2)},
-	}...)
+	})...)
+}
+
+// round marks a batch of added scenarios with its number.
+func round(n int, batch []*Scenario) []*Scenario {
+	for _, s := range batch {
+		s.Round = n
+	}
+	return batch
 }
