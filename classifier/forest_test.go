@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -43,24 +44,34 @@ func TestCompiledForestVotesAsTheTrees(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s set: model is %T, want *Forest", v, c.Variant(v).model)
 		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		got := make([]float64, len(f.classes))
-		for n := 0; n < 2000; n++ {
-			x := make([]float64, f.nfeat)
-			for j := range x {
-				x[j] = rng.NormFloat64() * 3
-				if rng.IntN(20) == 0 {
-					x[j] = math.NaN()
-				}
+		// The whole forest, and its first few trees: the walk takes the
+		// trees four at a time, then one by one.
+		for _, trees := range []int{len(f.roots), 1, 2, 3, 4, 5, 7} {
+			g := *f
+			g.roots, g.fastRoots = f.roots[:trees], f.fastRoots[:trees]
+			t.Run(fmt.Sprintf("%s/%d trees", v, trees), func(t *testing.T) { votesAsTheTrees(t, &g) })
+		}
+	}
+}
+
+func votesAsTheTrees(t *testing.T, f *Forest) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	got := make([]float64, len(f.classes))
+	for n := 0; n < 2000; n++ {
+		x := make([]float64, f.nfeat)
+		for j := range x {
+			x[j] = rng.NormFloat64() * 3
+			if rng.IntN(20) == 0 {
+				x[j] = math.NaN()
 			}
-			if err := f.PredictInto(got, x); err != nil {
-				t.Fatal(err)
-			}
-			want := referenceProbs(f, x)
-			for i := range want {
-				if math.Abs(got[i]-want[i]) > 1e-12 {
-					t.Fatalf("%s set, vector %d: class %s probability %v, the trees say %v", v, n, f.classes[i], got[i], want[i])
-				}
+		}
+		if err := f.PredictInto(got, x); err != nil {
+			t.Fatal(err)
+		}
+		want := referenceProbs(f, x)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-12 {
+				t.Fatalf("vector %d: class %s probability %v, the trees say %v", n, f.classes[i], got[i], want[i])
 			}
 		}
 	}
