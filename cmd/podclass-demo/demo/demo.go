@@ -143,6 +143,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			ui.step("creating %s %s/%s (%d replicas); its pods run and replay their behaviour while the model trains", w.Kind, w.Namespace, w.Name, w.Replicas)
 		}
 	}
+	earlyCreated := time.Now()
 	if err := create(ctx, kube, workloads, early); err != nil {
 		return err
 	}
@@ -171,7 +172,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer src.Close()
-	stopRefiner, err := startRefiner(ctx, cfg, src, trained.Model, o.Interval)
+	// The refiner gives a pod up as unclassified when it has no usable
+	// metrics some time after its creation; the early pods waited for the
+	// model (minutes on a busy 2-core machine), not for their metrics, so
+	// their wait for training is added to the usual 3 minutes.
+	stopRefiner, err := startRefiner(ctx, cfg, src, trained.Model, o.Interval, 3*time.Minute+time.Since(earlyCreated))
 	if err != nil {
 		return err
 	}
@@ -288,7 +293,7 @@ func train(ctx context.Context, c *corpus, pods []trainer.Pod, window int, repor
 }
 
 // startRefiner runs the refiner's manager in this process.
-func startRefiner(ctx context.Context, cfg *rest.Config, src samples.Source, model refiner.Model, interval time.Duration) (func(), error) {
+func startRefiner(ctx context.Context, cfg *rest.Config, src samples.Source, model refiner.Model, interval, timeout time.Duration) (func(), error) {
 	mo := refiner.ManagerOptions(ownNamespace, modelConfigMap)
 	mo.Metrics = metricsserver.Options{BindAddress: "0"}
 	mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = ptr.To(4*time.Second), ptr.To(3*time.Second), ptr.To(500*time.Millisecond)
@@ -297,7 +302,7 @@ func startRefiner(ctx context.Context, cfg *rest.Config, src samples.Source, mod
 		return nil, err
 	}
 	ro := refiner.DefaultOptions()
-	ro.Interval, ro.Timeout = interval, 3*time.Minute
+	ro.Interval, ro.Timeout = interval, timeout
 	if _, err := refiner.Setup(mgr, ro, src, refiner.NewModelHolder(model), ownNamespace, modelConfigMap); err != nil {
 		return nil, err
 	}
