@@ -178,6 +178,7 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 		// is what holds this one.
 		all := corpusAsCluster(t)
 		var honest, taught int
+		honestByNamespace := map[string]int{}
 		for i, p := range all.Labelled {
 			switch p.Label {
 			case poison:
@@ -185,7 +186,12 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 				taught++
 			case victim:
 				honest++
+				honestByNamespace[p.Key.Namespace]++
 			}
+		}
+		largestHonest := 0
+		for _, n := range honestByNamespace {
+			largestHonest = max(largestHonest, n)
 		}
 		cfg := DefaultScreenConfig()
 		cfg.FarFactor = 0
@@ -196,10 +202,13 @@ func TestAPoisonedClassIsRefusedByTheReferenceGate(t *testing.T) {
 				kept++
 			}
 		}
-		if float64(kept) > float64(honest+kept)/3+1e-9 && kept > 0 {
-			t.Errorf("the tenant keeps %d of its %d pods beside %d honest ones: more than a third", kept, taught, honest)
+		// Its share is a third of the class's kept pods, or what the
+		// largest honest namespace teaches if that is more (a class two
+		// tenants run is still learnt): never more than both.
+		if third := float64(honest+kept) / 3; float64(kept) > third+1e-9 && kept > largestHonest {
+			t.Errorf("the tenant keeps %d of its %d pods beside %d honest ones: more than a third, and more than the largest honest namespace's %d", kept, taught, honest, largestHonest)
 		}
-		t.Logf("the tenant keeps %d of its %d pods beside %d honest %s pods", kept, taught, honest, victim)
+		t.Logf("the tenant keeps %d of its %d pods beside %d honest %s pods (the largest honest namespace has %d)", kept, taught, honest, victim, largestHonest)
 	})
 	t.Run("a model of fewer classes, trained on the honest pods, passes", func(t *testing.T) {
 		fewer := corpusAsCluster(t)
