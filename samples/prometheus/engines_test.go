@@ -155,15 +155,9 @@ func testFixture(t *testing.T, srv string, c *cadvisor) {
 // each window must be what the line-protocol reader makes of the recording.
 func testCorpus(t *testing.T, srv string, rec *corpus) {
 	// The corpus's recordings span days (its rounds were recorded a week
-	// apart): a read that long is split in time into ranges of at most
-	// MaxPointsPerQuery steps, each one query per batch.
-	step := samples.DefaultInterval
-	first := rec.start.Truncate(step)
-	if first.Before(rec.start) {
-		first = first.Add(step)
-	}
-	points := int64((rec.end.Sub(first) + step - 1) / step)
-	ranges := (points + prometheus.MaxPointsPerQuery - 1) / prometheus.MaxPointsPerQuery
+	// apart): a read that long is split in time, each range one query per
+	// batch.
+	ranges := prometheus.TimeRanges(rec.start, rec.end, samples.DefaultInterval, 1<<30)
 	for _, tc := range []struct {
 		batch   int
 		queries int64
