@@ -42,6 +42,8 @@ func main() {
 			os.Exit(zkLoadMain(os.Args[2:]))
 		case "etcdload":
 			os.Exit(etcdLoadMain(os.Args[2:]))
+		case "kubeprobe":
+			os.Exit(kubeProbeMain(os.Args[2:]))
 		}
 	}
 	os.Exit(record())
