@@ -23,10 +23,13 @@ type SidecarMatcher interface {
 // — what PODS.csv stands in for offline — with each pod's main image (the
 // first container that is not a sidecar). The trainer labels them with the
 // image rules, so only pods whose image is unambiguous teach the model.
-// Each pod's workload stands for its load (the LoadColumn): replicas of one
-// Deployment serve one load, as a corpus scenario's recordings do, and the
-// inner threshold calibration holds them out together. Pages of 500 keep
-// each API response small on large clusters.
+// Each pod's workload stands for its load (the LoadColumn, and the
+// WorkloadColumn): replicas of one Deployment serve one load, as a corpus
+// scenario's recordings do, so the inner threshold calibration holds them out
+// together, and so does the outer evaluation that gates a new model (the
+// train command groups by WorkloadColumn with --from-cluster): held out by
+// pod, a replica would be scored by a model that trained on its siblings.
+// Pages of 500 keep each API response small on large clusters.
 func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) ([]Pod, error) {
 	nss := &corev1.NamespaceList{}
 	if err := c.List(ctx, nss, client.MatchingLabels{api.EnabledLabel: "true"}); err != nil {
@@ -46,11 +49,9 @@ func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) 
 					continue
 				}
 				if image := mainImage(p, sidecars); image != "" {
-					pod := Pod{Key: samples.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image}
-					if w := workload(p); w != "" {
-						pod.Columns = map[string]string{LoadColumn: w}
-					}
-					out = append(out, pod)
+					w := workload(p)
+					out = append(out, Pod{Key: samples.PodKey{Namespace: p.Namespace, Name: p.Name}, Image: image,
+						Columns: map[string]string{LoadColumn: w, WorkloadColumn: w}})
 				}
 			}
 			if pods.Continue == "" {
@@ -62,15 +63,19 @@ func ClusterPods(ctx context.Context, c client.Reader, sidecars SidecarMatcher) 
 	return out, nil
 }
 
+// WorkloadColumn is the pod column ClusterPods fills with the pod's
+// workload; `--group-by workload` holds a workload's pods out together.
+const WorkloadColumn = "workload"
+
 // workload names the controller a pod belongs to, as namespace/Kind/name:
 // a ReplicaSet stamped with the pod's template hash is its Deployment's, so
 // a rollout does not make a new load. A pod no controller owns is its own
-// load (""). A CronJob's Jobs each count as one: nothing on the pod names
-// the CronJob.
+// load (namespace/Pod/name). A CronJob's Jobs each count as one: nothing on
+// the pod names the CronJob.
 func workload(p *corev1.Pod) string {
 	ref := metav1.GetControllerOf(p)
 	if ref == nil {
-		return ""
+		return p.Namespace + "/Pod/" + p.Name
 	}
 	kind, name := ref.Kind, ref.Name
 	if h := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; kind == "ReplicaSet" && h != "" && strings.HasSuffix(name, "-"+h) {

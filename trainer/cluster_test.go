@@ -46,7 +46,7 @@ func TestClusterPodsNameEachPodsWorkloadAsItsLoad(t *testing.T) {
 		"web-5c6b7-fghij": "shop/Deployment/web",
 		"plain-rs-xyz":    "shop/ReplicaSet/plain-rs",
 		"db-0":            "shop/StatefulSet/db",
-		"debug":           "",
+		"debug":           "shop/Pod/debug", // its own load
 	}
 	if len(pods) != len(want) {
 		t.Fatalf("%d pods, want %d", len(pods), len(want))
@@ -54,6 +54,9 @@ func TestClusterPodsNameEachPodsWorkloadAsItsLoad(t *testing.T) {
 	for _, p := range pods {
 		if got := p.Columns[LoadColumn]; got != want[p.Key.Name] {
 			t.Errorf("%s: load %q, want %q", p.Key.Name, got, want[p.Key.Name])
+		}
+		if got := p.Columns[WorkloadColumn]; got != want[p.Key.Name] {
+			t.Errorf("%s: workload %q, want %q", p.Key.Name, got, want[p.Key.Name])
 		}
 	}
 }

@@ -49,7 +49,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.PodsFile, "pods", d.PodsFile, "Pods CSV: header with namespace,pod_name,image and optionally class; extra columns are ignored.")
 	f.StringVar(&d.RulesFile, "rules", d.RulesFile, "Image rules file (YAML) used for labels and families; the built-in rules when empty.")
 	f.IntVar(&d.Folds, "folds", d.Folds, "Cross-validation folds, grouped by pod.")
-	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; "machine": one fold per machine). The inner threshold calibration holds these groups out whole too, and always a scenario's pods together when the CSV has that column.`)
+	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; "machine": one fold per machine; with --from-cluster the default is "workload", a Deployment's or StatefulSet's pods together). The inner threshold calibration holds these groups out whole too, and always a scenario's pods together when the CSV has that column.`)
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")
 	f.BoolVar(&d.ForeignCalibration, "foreign-calibration", false, "Tighten each class's out-of-distribution limit against simulated foreign services (inner leave-one-class-out): more unknown answers for services the model never saw, and for some it knows; one more inner model per class.")
@@ -140,6 +140,11 @@ func (d *datasetFlags) load(cmd *cobra.Command, stderr io.Writer) (*trainer.Data
 	}
 	cfg.Folds = d.Folds
 	cfg.GroupBy = d.GroupBy
+	if d.fromCluster() && !cmd.Flags().Changed("group-by") {
+		// Replicas of one workload serve one load: holding them out by pod
+		// would score a model on pods whose siblings it trained on.
+		cfg.GroupBy = trainer.WorkloadColumn
+	}
 	cfg.Train.Families = rules.Families()
 	cfg.Train.Thresholds.WindowSamples = d.WindowSamples
 	cfg.Train.Thresholds.OODMargin = d.OODMargin

@@ -91,8 +91,15 @@ func TestTrainFromClusterPublishesAModel(t *testing.T) {
 	}
 	if log, err := train("0.3"); err != nil {
 		t.Fatalf("train: %v\n%s", err, log)
-	} else if !strings.Contains(log, "pods: "+strconv.Itoa(n)+" in opted-in namespaces") {
-		t.Errorf("train did not list the %d opted-in pods:\n%s", n, log)
+	} else {
+		if !strings.Contains(log, "pods: "+strconv.Itoa(n)+" in opted-in namespaces") {
+			t.Errorf("train did not list the %d opted-in pods:\n%s", n, log)
+		}
+		// The gate's evaluation holds out workloads (each of these bare
+		// pods is its own), not rows or single replicas.
+		if !strings.Contains(log, "grouped by workload") {
+			t.Errorf("train from the cluster did not evaluate by workload:\n%s", log)
+		}
 	}
 	cm := &corev1.ConfigMap{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "podclass-system", Name: "podclass-model"}, cm); err != nil {
