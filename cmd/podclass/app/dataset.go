@@ -48,7 +48,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.MetricsFile, "metrics", d.MetricsFile, "InfluxDB line-protocol file with the pods' samples (telegraf schema; .gz accepted).")
 	f.StringVar(&d.PodsFile, "pods", d.PodsFile, "Pods CSV: header with namespace,pod_name,image and optionally class; extra columns are ignored.")
 	f.StringVar(&d.RulesFile, "rules", d.RulesFile, "Image rules file (YAML) used for labels and families; the built-in rules when empty.")
-	f.IntVar(&d.Folds, "folds", d.Folds, "Cross-validation folds, grouped by pod.")
+	f.IntVar(&d.Folds, "folds", d.Folds, "Cross-validation folds (what they hold out together: --group-by).")
 	f.StringVar(&d.GroupBy, "group-by", "pod", `What the folds hold out together: "pod", or a pods CSV column (e.g. "scenario": all pods of a class's scenario held out together; "machine": one fold per machine; with --from-cluster the default is "workload", a Deployment's or StatefulSet's pods together). The inner threshold calibration holds these groups out whole too, and always a scenario's pods together when the CSV has that column.`)
 	f.IntVar(&d.WindowSamples, "window", d.WindowSamples, "Samples from the start of each pod the model reads (10 s each).")
 	f.StringVar(&d.ReportDir, "report", d.ReportDir, "Directory to write the evaluation JSON and PNG plots into.")

@@ -39,7 +39,7 @@ func newTrainCommand() *cobra.Command {
 		Reference: true, ReferenceTolerance: trainer.DefaultReferenceTolerance}
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train a model from labelled pods, evaluate it by pod hold-out and publish it if it passes the quality gate",
+		Short: "Train a model from labelled pods, evaluate it on held-out pods (whole workloads from the cluster) and publish it if it passes the quality gate",
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.Out == "" && o.Publish == "" {
