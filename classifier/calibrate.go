@@ -137,15 +137,13 @@ func calibrate(examples []Example, cfg TrainConfig) (*Calibration, bool) {
 	} else {
 		cal.Class, cal.ClassPrecision, cal.ClassCoverage = pickThreshold(pts, cc, func(p calPoint) (float64, bool) { return p.p, p.right })
 	}
-	// The family threshold is chosen on the windows the class threshold
-	// rejects: those are the ones the family fallback answers.
 	var rejected []calPoint
 	for _, p := range pts {
 		if !accepted(p) && p.fp > 0 {
 			rejected = append(rejected, p)
 		}
 	}
-	cal.Family, cal.FamilyPrecision, cal.FamilyCoverage = pickThreshold(rejected, cc, func(p calPoint) (float64, bool) { return p.fp, p.famRight })
+	cal.Family, cal.FamilyPrecision, cal.FamilyCoverage = familyThreshold(rejected, cc, cal.Class)
 	if cc.ForeignMargins && len(classes) >= 3 {
 		var inSet []Example
 		for k, f := range assigned {
@@ -289,6 +287,20 @@ func pickThreshold(pts []calPoint, cc CalibrationConfig, get func(calPoint) (flo
 		}
 	}
 	return cc.Max, 0, 0
+}
+
+// familyThreshold chooses the family threshold on the windows the class
+// threshold rejects — those are the ones the family fallback answers — and
+// never below the class threshold. Those windows are the ones the forest is
+// least sure of, where a change of machine hurts most, and a family's
+// probability is a sum over its classes: on the corpus's own shapes a family
+// answer at a lower bar was right (pooled over loads that are easy to place
+// in a family, such as idle servers), on another machine it was not
+// (docs/evaluation.md). So the fallback never answers on less evidence than
+// a class answer needs.
+func familyThreshold(rejected []calPoint, cc CalibrationConfig, class float64) (thr, precision, coverage float64) {
+	cc.Min = math.Max(cc.Min, class)
+	return pickThreshold(rejected, cc, func(p calPoint) (float64, bool) { return p.fp, p.famRight })
 }
 
 // calPoint scores one raw feature vector for calibration.

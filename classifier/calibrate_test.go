@@ -41,6 +41,35 @@ func TestPickThreshold(t *testing.T) {
 	}
 }
 
+func TestFamilyThresholdIsNeverBelowTheClassThreshold(t *testing.T) {
+	cc := CalibrationConfig{TargetPrecision: 0.9, Min: 0.2, Max: 0.9}
+	fam := func(fps ...float64) []calPoint {
+		var out []calPoint
+		for _, fp := range fps {
+			out = append(out, calPoint{fp: fp, famRight: true})
+		}
+		return out
+	}
+	tests := map[string]struct {
+		pts         []calPoint
+		class, want float64
+	}{
+		"right family answers alone would allow the lowest bar": {pts: fam(0.3, 0.4, 0.5), class: 0.45, want: 0.45},
+		"a class threshold at the minimum leaves the grid as it was": {pts: fam(0.3, 0.4), class: 0.2, want: 0.2},
+		"wrong answers above the class threshold still raise it": {
+			pts: append(fam(0.5, 0.7, 0.8, 0.85), calPoint{fp: 0.605}), class: 0.4, want: 0.61,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, prec, _ := familyThreshold(tc.pts, cc, tc.class)
+			if math.Abs(got-tc.want) > 1e-9 || prec < cc.TargetPrecision {
+				t.Fatalf("family threshold %v (precision %v), want %v", got, prec, tc.want)
+			}
+		})
+	}
+}
+
 func TestTrainingRecordsItsCalibration(t *testing.T) {
 	c := trainSynth(t)
 	cal := c.Manifest().Calibration
@@ -48,7 +77,7 @@ func TestTrainingRecordsItsCalibration(t *testing.T) {
 		t.Fatalf("calibration %+v", cal)
 	}
 	th := c.Thresholds()
-	if th.Class != cal.Class || th.Family != cal.Family || th.Class < 0.2 || th.Class > 0.9 {
+	if th.Class != cal.Class || th.Family != cal.Family || th.Class < 0.2 || th.Class > 0.9 || th.Family < th.Class {
 		t.Fatalf("thresholds %+v, calibration %+v", th, cal)
 	}
 }
