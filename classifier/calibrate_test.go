@@ -54,7 +54,7 @@ func TestFamilyThresholdIsNeverBelowTheClassThreshold(t *testing.T) {
 		pts         []calPoint
 		class, want float64
 	}{
-		"right family answers alone would allow the lowest bar": {pts: fam(0.3, 0.4, 0.5), class: 0.45, want: 0.45},
+		"right family answers alone would allow the lowest bar":      {pts: fam(0.3, 0.4, 0.5), class: 0.45, want: 0.45},
 		"a class threshold at the minimum leaves the grid as it was": {pts: fam(0.3, 0.4), class: 0.2, want: 0.2},
 		"wrong answers above the class threshold still raise it": {
 			pts: append(fam(0.5, 0.7, 0.8, 0.85), calPoint{fp: 0.605}), class: 0.4, want: 0.61,
