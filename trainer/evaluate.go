@@ -112,6 +112,7 @@ func Evaluate(examples []classifier.Example, cfg EvalConfig) (*Report, error) {
 	rep.Thresholds = cfg.Train.Thresholds
 	rep.Predictions = preds
 	rep.SetPredictions = cv.sets.known
+	rep.ForeignPredictions = cv.foreign
 	var wc, wn int
 	for _, w := range windows {
 		wc += w[0]

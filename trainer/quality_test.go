@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,6 +80,17 @@ func TestLeaveMachineOutOnRecordedPods(t *testing.T) {
 	t.Logf("%d known pods, %d foreign, %d folds", op.KnownPods, op.ForeignPods, rep.Folds)
 	if op.ForeignPods == 0 {
 		t.Fatal("the corpus has no foreign pods to score")
+	}
+	// Each foreign pod's answer is reported, and they are what was counted.
+	answers := map[string]int{}
+	for _, p := range rep.ForeignPredictions {
+		if !cfg.Foreign[p.Truth] {
+			t.Errorf("foreign prediction for %s/%s of known class %s", p.Namespace, p.Pod, p.Truth)
+		}
+		answers[p.Result.Class]++
+	}
+	if len(rep.ForeignPredictions) != op.ForeignPods || !maps.Equal(answers, op.ForeignAnswers) {
+		t.Errorf("%d foreign predictions answering %v, want %d answering %v", len(rep.ForeignPredictions), answers, op.ForeignPods, op.ForeignAnswers)
 	}
 	atLeast(t, "precision of classified", op.ClassifiedPrecision, leaveMachineOutFloor.precision)
 	atLeast(t, "coverage", op.Coverage, leaveMachineOutFloor.coverage)

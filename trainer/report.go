@@ -72,6 +72,10 @@ type Report struct {
 	// SetPredictions are the held-out known pods decided again by each
 	// smaller feature set alone (BaseSet's and CoreSet's answers), pod by pod.
 	SetPredictions map[classifier.FeatureSet][]PodPrediction `json:"set_predictions,omitempty"`
+	// ForeignPredictions are the real foreign pods' answers, each from the
+	// fold that held it out (Operating.ForeignAnswers counts them), so a
+	// comparison can be made on the same foreign pods when the corpus grows.
+	ForeignPredictions []PodPrediction `json:"foreign_predictions,omitempty"`
 }
 
 // External scores a model on a dataset it never saw.

@@ -133,7 +133,7 @@ func Train(ds *Dataset, opt TrainOptions) (*TrainResult, error) {
 		return res, err
 	}
 	summary := *rep
-	summary.Predictions, summary.SetPredictions = nil, nil
+	summary.Predictions, summary.SetPredictions, summary.ForeignPredictions = nil, nil, nil
 	raw, err := json.Marshal(summary)
 	if err != nil {
 		return res, err

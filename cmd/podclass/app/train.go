@@ -140,6 +140,6 @@ func newTrainCommand() *cobra.Command {
 // summary drops the per-pod predictions from a report.
 func summary(r *trainer.Report) *trainer.Report {
 	s := *r
-	s.Predictions, s.SetPredictions = nil, nil
+	s.Predictions, s.SetPredictions, s.ForeignPredictions = nil, nil, nil
 	return &s
 }
