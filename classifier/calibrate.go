@@ -318,8 +318,8 @@ func (c *Classifier) calPoint(raw []float64, truth string) calPoint {
 		}
 	}
 	pt := calPoint{p: probs[best], sep: separation(probs, best), right: classes[best] == truth, pred: classes[best]}
-	if c.ood != nil && c.ood.Limit[best] > 0 {
-		pt.ratio = c.ood.Distance(best, raw) / c.ood.Limit[best]
+	if c.ood != nil {
+		pt.ratio, _ = c.ood.Ratio(best, raw, 1)
 	}
 	truthFam := c.families[truth]
 	bestFam, bestP := c.mostProbableFamily(probs)

@@ -186,7 +186,7 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	res.Predicted = classes[best]
 	res.Confidence = probs[best]
 	res.Status = StatusUnknown
-	dist := c.distanceRatio(best, raw)
+	dist, byStructure := c.distanceRatio(best, raw)
 	res.Distance = dist
 
 	sep := separation(probs, best)
@@ -202,7 +202,8 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	if bestFam != "" && bestFamP >= c.thresholds.Family {
 		famDist := math.Inf(1)
 		for _, m := range c.famMembers[bestFam] {
-			famDist = math.Min(famDist, c.distanceRatio(m, raw))
+			d, _ := c.distanceRatio(m, raw)
+			famDist = math.Min(famDist, d)
 		}
 		if famDist <= 1 {
 			res.Status, res.Level = StatusClassified, LevelFamily
@@ -211,7 +212,9 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 			return res, nil
 		}
 	}
-	if dist > 1 {
+	if dist > 1 && byStructure {
+		res.Reason = fmt.Sprintf("out of distribution for %s (process structure: distance %.2f of limit)", classes[best], dist)
+	} else if dist > 1 {
 		res.Reason = fmt.Sprintf("out of distribution for %s (distance %.2f of limit)", classes[best], dist)
 	} else if probs[best] >= c.thresholds.Class {
 		res.Reason = fmt.Sprintf("no clear winner: %s %.2f is %.2f× the runner-up, need %.2f×", classes[best], probs[best], sep, c.thresholds.Separation)
@@ -236,19 +239,13 @@ func separation(probs []float64, best int) float64 {
 	return probs[best] / second
 }
 
-func (c *Classifier) distanceRatio(class int, raw []float64) float64 {
+// distanceRatio is raw's out-of-distribution ratio for class (OODGuard.Ratio
+// at the model's margin); structure says the structure guard decided it.
+func (c *Classifier) distanceRatio(class int, raw []float64) (ratio float64, structure bool) {
 	if c.ood == nil {
-		return 0
+		return 0, false
 	}
-	lim := c.ood.Limit[class] * c.thresholds.OODMargin
-	d := c.ood.Distance(class, raw)
-	if lim <= 0 {
-		if d == 0 {
-			return 0
-		}
-		return math.Inf(1)
-	}
-	return d / lim
+	return c.ood.Ratio(class, raw, c.thresholds.OODMargin)
 }
 
 // mostProbableFamily returns the family (of at least two classes) whose

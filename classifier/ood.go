@@ -24,11 +24,16 @@ type OODConfig struct {
 	// MinLimit is the smallest distance limit of any class, so a class whose
 	// held-out pods all fell inside its box still tolerates some spread.
 	MinLimit float64 `json:"min_limit"`
+	// Structure, when set, configures a second guard over the process
+	// structure alone (processes, threads, file descriptors, sockets), fitted
+	// for the process feature set only: see OODGuard.Structure.
+	Structure *OODConfig `json:"structure,omitempty"`
 }
 
 // DefaultOODConfig returns the guard podclass ships with.
 func DefaultOODConfig() OODConfig {
-	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1}
+	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1,
+		Structure: &OODConfig{ZCap: 6, Quantile: 1, Margin: 1, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1}}
 }
 
 // OODGuard measures how far a raw feature vector is from the training pods
@@ -50,6 +55,15 @@ type OODGuard struct {
 	Has   [][]bool    `json:"has"` // feature seen for the class
 	Limit []float64   `json:"limit"`
 	ZCap  float64     `json:"z_cap"`
+	// Structure, when set, is a second guard over the process-structure
+	// features alone, and a pod must pass both. Over all features a
+	// service's structure is one voice among thirty: varnish's 108 threads
+	// per process against apache's 1–22 moved the root mean square by less
+	// than a new load moves it. Yet structure is what load and hardware move
+	// least, so it gets its own gate: its limit is the farthest any held-out
+	// scenario of the class lay (quantile 1, no margin), not a quantile with
+	// a margin (docs/evaluation.md).
+	Structure *OODGuard `json:"structure,omitempty"`
 }
 
 func (g *OODGuard) validate(classes, features int) error {
@@ -72,7 +86,58 @@ func (g *OODGuard) validate(classes, features int) error {
 	if !finite(g.ZCap) || g.ZCap <= 0 {
 		return errors.New("classifier: ood guard z cap must be positive")
 	}
+	if g.Structure != nil {
+		if g.Structure.Structure != nil {
+			return errors.New("classifier: ood structure guard has a structure guard of its own")
+		}
+		if err := g.Structure.validate(classes, features); err != nil {
+			return fmt.Errorf("structure: %w", err)
+		}
+		for c := range g.Structure.Has {
+			for j, has := range g.Structure.Has[c] {
+				if has && !structureFeature(j) {
+					return fmt.Errorf("classifier: ood structure guard class %d reads feature %d, which is not process structure", c, j)
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// structureFeature reports whether feature j is in the process-structure
+// group.
+func structureFeature(j int) bool { return j >= firstProcessFeature && j < NumFeatures }
+
+// Ratio is how far raw lies from class as a share of the class's limit
+// times margin: above 1 is out of distribution. With a structure guard it
+// is the larger of the two guards' ratios; structure says the structure
+// guard's was the larger.
+func (g *OODGuard) Ratio(class int, raw []float64, margin float64) (ratio float64, structure bool) {
+	ratio = ratioOf(g.Distance(class, raw), g.Limit[class]*margin)
+	if g.Structure != nil {
+		if s := ratioOf(g.Structure.Distance(class, raw), g.Structure.Limit[class]*margin); s > ratio {
+			return s, true
+		}
+	}
+	return ratio, false
+}
+
+func ratioOf(d, lim float64) float64 {
+	if lim <= 0 {
+		if d == 0 {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	return d / lim
+}
+
+// ScaleLimits multiplies class's limits, the structure guard's too.
+func (g *OODGuard) ScaleLimits(class int, m float64) {
+	g.Limit[class] *= m
+	if g.Structure != nil {
+		g.Structure.Limit[class] *= m
+	}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -114,10 +179,39 @@ func (g *OODGuard) Distance(class int, raw []float64) float64 {
 // of the class without pod g score g's windows; the limit is the configured
 // quantile of those held-out distances times the margin. A class with fewer
 // than three pods uses twice its in-sample quantile instead.
+//
+// With cfg.Structure, the guard carries a structure guard (OODGuard.Structure)
+// fitted the same way on the process-structure features alone, when the rows
+// have them.
 func FitOOD(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGuard {
 	if cfg.ZCap <= 0 {
 		cfg = DefaultOODConfig()
 	}
+	g := fitGuard(raw, y, groups, classes, cfg)
+	if cfg.Structure == nil {
+		return g
+	}
+	s := make([][]float64, len(raw))
+	has := false
+	for i, r := range raw {
+		s[i] = make([]float64, len(r))
+		for j, v := range r {
+			s[i][j] = math.NaN()
+			if structureFeature(j) && finite(v) {
+				s[i][j], has = v, true
+			}
+		}
+	}
+	if has {
+		scfg := *cfg.Structure
+		scfg.Structure = nil
+		g.Structure = fitGuard(s, y, groups, classes, scfg)
+	}
+	return g
+}
+
+func fitGuard(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGuard {
+
 	nf := NumFeatures
 	if len(raw) > 0 {
 		nf = len(raw[0])

@@ -199,7 +199,7 @@ func trainSet(examples []Example, cfg TrainConfig) (*Classifier, error) {
 		if c.ood != nil {
 			for i, name := range c.model.Classes() {
 				if m, ok := cal.ClassMargins[name]; ok {
-					c.ood.Limit[i] *= m
+					c.ood.ScaleLimits(i, m)
 				}
 			}
 		}

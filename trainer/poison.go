@@ -199,7 +199,9 @@ func farFromClass(pods []PodData, skip map[int]string, factor float64, windowSam
 					raw, y, groups = append(raw, r), append(y, 0), append(groups, g)
 				}
 			}
-			guard := classifier.FitOOD(raw, y, groups, 1, classifier.DefaultOODConfig())
+			cfg := classifier.DefaultOODConfig()
+			cfg.Structure = nil // the screen compares whole behaviour (docs/security.md)
+			guard := classifier.FitOOD(raw, y, groups, 1, cfg)
 			for _, pr := range all {
 				if pr.ns != ns || len(pr.rows) == 0 {
 					continue

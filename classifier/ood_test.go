@@ -1,0 +1,141 @@
+package classifier
+
+import (
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// oodRows builds windows of one class recorded under several loads: the
+// rates spread widely from load to load, and each load takes a few of them
+// where no other load went, as a new load does; the process structure stays
+// put (a master and workers, 1–22 threads per process).
+func oodRows(rng *rand.Rand, loads, windows int) (raw [][]float64, y, groups []int) {
+	for g := 0; g < loads; g++ {
+		level := rng.Float64() * 4
+		threads := 1 + rng.Float64()*21
+		odd := map[int]float64{}
+		for len(odd) < 3 {
+			odd[rng.Intn(firstProcessFeature)] = 10 + rng.Float64()*10
+		}
+		for w := 0; w < windows; w++ {
+			x := make([]float64, NumFeatures)
+			for j := range x {
+				x[j] = level + odd[j] + rng.NormFloat64()*0.3
+			}
+			x[FLogProcesses] = math.Log10(1 + 5)
+			x[FThreadsPerProcess] = threads
+			x[FLogThreads] = math.Log10(1 + 5*threads)
+			x[FLogFDsPerProcess] = 1.1 + rng.NormFloat64()*0.02
+			x[FLogSockets] = 1 + rng.NormFloat64()*0.05
+			x[FSocketShare] = 0.2 + rng.NormFloat64()*0.01
+			x[FProcessesCV], x[FSocketsCV] = 0, 0.05
+			raw, y, groups = append(raw, x), append(y, 0), append(groups, g)
+		}
+	}
+	return raw, y, groups
+}
+
+func TestStructureGuardRefusesAnotherProcessStructure(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	raw, y, groups := oodRows(rng, 12, 8)
+	known := append([]float64(nil), raw[0]...)
+	known[FThreadsPerProcess] = 12 // between the loads' thread counts
+	// Rates in the class's range, but 108 threads per process in two
+	// processes: another server's build, as varnish beside apache.
+	other := append([]float64(nil), raw[0]...)
+	other[FLogProcesses] = math.Log10(1 + 2)
+	other[FThreadsPerProcess] = 108
+	other[FLogThreads] = math.Log10(1 + 216)
+
+	cases := []struct {
+		name          string
+		structure     bool
+		x             []float64
+		wantOut       bool
+		wantStructure bool
+	}{
+		{"known structure, with the structure guard", true, known, false, false},
+		{"other structure, with the structure guard", true, other, true, true},
+		// The test of the feature: over all features the other structure
+		// is diluted and passes.
+		{"other structure, one guard over all features", false, other, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultOODConfig()
+			if !tc.structure {
+				cfg.Structure = nil
+			}
+			g := FitOOD(raw, y, groups, 1, cfg)
+			if (g.Structure != nil) != tc.structure {
+				t.Fatalf("structure guard fitted: %v, want %v", g.Structure != nil, tc.structure)
+			}
+			if err := g.validate(1, NumFeatures); err != nil {
+				t.Fatal(err)
+			}
+			r, byStructure := g.Ratio(0, tc.x, 1)
+			if (r > 1) != tc.wantOut || byStructure != tc.wantStructure {
+				t.Errorf("ratio %.2f (structure decided: %v), want out of distribution %v, structure %v", r, byStructure, tc.wantOut, tc.wantStructure)
+			}
+		})
+	}
+}
+
+func TestStructureGuardNeedsTheProcessMetrics(t *testing.T) {
+	raw, y, groups := oodRows(rand.New(rand.NewSource(2)), 6, 4)
+	for _, x := range raw {
+		for j := firstProcessFeature; j < NumFeatures; j++ {
+			x[j] = math.NaN()
+		}
+	}
+	if g := FitOOD(raw, y, groups, 1, DefaultOODConfig()); g.Structure != nil {
+		t.Error("a structure guard was fitted on rows without the process structure")
+	}
+}
+
+func TestStructureGuardMayReadOnlyTheProcessStructure(t *testing.T) {
+	raw, y, groups := oodRows(rand.New(rand.NewSource(3)), 6, 4)
+	g := FitOOD(raw, y, groups, 1, DefaultOODConfig())
+	g.Structure.Has[0][FCPUCoresMean] = true
+	g.Structure.Lo[0][FCPUCoresMean], g.Structure.Hi[0][FCPUCoresMean], g.Structure.Scale[0][FCPUCoresMean] = 0, 1, 1
+	if err := g.validate(1, NumFeatures); err == nil || !strings.Contains(err.Error(), "not process structure") {
+		t.Errorf("validate = %v, want a structure guard reading a CPU feature refused", err)
+	}
+}
+
+func TestScaleLimitsScalesBothGuards(t *testing.T) {
+	raw, y, groups := oodRows(rand.New(rand.NewSource(4)), 6, 4)
+	g := FitOOD(raw, y, groups, 1, DefaultOODConfig())
+	lim, slim := g.Limit[0], g.Structure.Limit[0]
+	g.ScaleLimits(0, 0.5)
+	if g.Limit[0] != lim*0.5 || g.Structure.Limit[0] != slim*0.5 {
+		t.Errorf("limits %v, %v after scaling by 0.5, want %v, %v", g.Limit[0], g.Structure.Limit[0], lim*0.5, slim*0.5)
+	}
+}
+
+func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	raw, y, groups := oodRows(rng, 12, 8)
+	r1, _, g1 := oodRows(rng, 12, 8)
+	for i := range r1 {
+		raw, y, groups = append(raw, r1[i]), append(y, 1), append(groups, 100+g1[i])
+	}
+	guard := FitOOD(raw, y, groups, 2, DefaultOODConfig())
+	m := ModelFunc{Labels: []string{"apache", "nginx"}, Func: func([]float64) ([]float64, error) { return []float64{0.9, 0.1}, nil }}
+	c, err := New(m, make([]float64, NumFeatures), guard, DefaultThresholds(), nil, Manifest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := append([]float64(nil), raw[0]...)
+	if r := c.ClassifyFeatures(known, 6); r.Status != StatusClassified || r.Class != "apache" {
+		t.Fatalf("a window of the class: %+v", r)
+	}
+	other := append([]float64(nil), raw[0]...)
+	other[FLogProcesses], other[FThreadsPerProcess], other[FLogThreads] = math.Log10(1+2), 108, math.Log10(1+216)
+	r := c.ClassifyFeatures(other, 6)
+	if r.Status != StatusUnknown || r.Distance <= 1 || !strings.Contains(r.Reason, "process structure") {
+		t.Errorf("another process structure: %+v, want unknown for the process structure", r)
+	}
+}
