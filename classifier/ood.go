@@ -115,7 +115,7 @@ func structureFeature(j int) bool { return j >= firstProcessFeature && j < NumFe
 func (g *OODGuard) Ratio(class int, raw []float64, margin float64) (ratio float64, structure bool) {
 	ratio = ratioOf(g.Distance(class, raw), g.Limit[class]*margin)
 	if g.Structure != nil {
-		if s := ratioOf(g.Structure.Distance(class, raw), g.Structure.Limit[class]*margin); s > ratio {
+		if s := ratioOf(g.Structure.distanceFrom(class, raw, firstProcessFeature), g.Structure.Limit[class]*margin); s > ratio {
 			return s, true
 		}
 	}
@@ -158,9 +158,16 @@ func (g *OODGuard) z(class, j int, v float64) float64 {
 
 // Distance is the RMS of the clipped out-of-box z-scores of raw for class.
 func (g *OODGuard) Distance(class int, raw []float64) float64 {
+	return g.distanceFrom(class, raw, 0)
+}
+
+// distanceFrom is Distance over the features from index from on (a structure
+// guard reads nothing before the process-structure group).
+func (g *OODGuard) distanceFrom(class int, raw []float64, from int) float64 {
 	var ss float64
 	n := 0
-	for j, v := range raw {
+	for j := from; j < len(raw); j++ {
+		v := raw[j]
 		z := g.z(class, j, v)
 		if math.IsNaN(z) {
 			continue
