@@ -91,16 +91,31 @@ func (c *Classifier) Explain(w *samples.Window) Explanation {
 		return e
 	}
 	e.Path = c.model.BestPath(x, names, res.Predicted)
-	if c.ood != nil {
-		for j := 0; j < NumFeatures; j++ {
-			if z := c.ood.z(pred, j, raw[j]); !math.IsNaN(z) {
-				e.Farthest = append(e.Farthest, FeatureZ{Feature: names[j], Z: z})
-			}
-		}
-		sort.Slice(e.Farthest, func(a, b int) bool { return math.Abs(e.Farthest[a].Z) > math.Abs(e.Farthest[b].Z) })
-		if len(e.Farthest) > 3 {
-			e.Farthest = e.Farthest[:3]
+	e.Farthest = c.farthest(pred, raw)
+	return e
+}
+
+// farthest lists the three features farthest from class's training pods, by
+// the guard whose ratio is the larger: when the process-structure gate
+// decided, its features are the evidence.
+func (c *Classifier) farthest(class int, raw []float64) []FeatureZ {
+	if c.ood == nil {
+		return nil
+	}
+	g := c.ood
+	if _, structure := c.ood.Ratio(class, raw, c.thresholds.OODMargin); structure {
+		g = c.ood.Structure
+	}
+	names := FeatureNames()
+	var out []FeatureZ
+	for j := 0; j < NumFeatures; j++ {
+		if z := g.z(class, j, raw[j]); !math.IsNaN(z) {
+			out = append(out, FeatureZ{Feature: names[j], Z: z})
 		}
 	}
-	return e
+	sort.SliceStable(out, func(a, b int) bool { return math.Abs(out[a].Z) > math.Abs(out[b].Z) })
+	if len(out) > 3 {
+		out = out[:3]
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package classifier
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -137,5 +138,16 @@ func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
 	r := c.ClassifyFeatures(other, 6)
 	if r.Status != StatusUnknown || r.Distance <= 1 || !strings.Contains(r.Reason, "process structure") {
 		t.Errorf("another process structure: %+v, want unknown for the process structure", r)
+	}
+	// The explanation's evidence is the structure, not the rates.
+	names := FeatureNames()
+	f := c.farthest(0, other)
+	if len(f) == 0 {
+		t.Fatal("no farthest features")
+	}
+	for _, z := range f {
+		if !slices.Contains(names[firstProcessFeature:], z.Feature) {
+			t.Errorf("farthest features %+v: %s is no process-structure feature", f, z.Feature)
+		}
 	}
 }
