@@ -276,6 +276,17 @@ func FuzzLoad(f *testing.F) {
 	c := trainSynth(f)
 	raw, _ := json.Marshal(c)
 	f.Add(raw)
+	// The same small model with a process-structure gate.
+	rows, y, groups := oodRows(rand.New(rand.NewSource(7)), 6, 4)
+	for i := range y {
+		y[i] = i % len(c.Classes())
+	}
+	c.ood.Structure = FitOOD(rows, y, groups, len(c.Classes()), DefaultOODConfig()).Structure
+	withGate, _ := json.Marshal(c)
+	if _, err := Load(withGate); err != nil {
+		f.Fatalf("the seed with a structure gate does not load: %v", err)
+	}
+	f.Add(withGate)
 	f.Add(DefaultModelJSON())
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"manifest":{"format_version":1}}`))
