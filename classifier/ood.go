@@ -217,8 +217,8 @@ func FitOOD(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGu
 	return g
 }
 
+// fitGuard fits one guard (no structure guard) over the features raw has.
 func fitGuard(raw [][]float64, y, groups []int, classes int, cfg OODConfig) *OODGuard {
-
 	nf := NumFeatures
 	if len(raw) > 0 {
 		nf = len(raw[0])
