@@ -44,6 +44,10 @@ func main() {
 			os.Exit(etcdLoadMain(os.Args[2:]))
 		case "kubeprobe":
 			os.Exit(kubeProbeMain(os.Args[2:]))
+		case "natsload":
+			os.Exit(natsLoadMain(os.Args[2:]))
+		case "beanload":
+			os.Exit(beanLoadMain(os.Args[2:]))
 		}
 	}
 	os.Exit(record())
