@@ -128,6 +128,39 @@ func TestShippedModelOnAnotherMachinesRecordings(t *testing.T) {
 	atLeast(t, "coverage", op.Coverage, otherMachineFloor.coverage)
 }
 
+// TestShippedModelOnForeignServicesRecordedAfterItsDesign scores the
+// embedded default model on testdata/foreign-holdout: three services (nats,
+// beanstalkd, mini-httpd) recorded after the classifier's design and the
+// model were fixed, never trained on and never looked at while choosing
+// anything — the clean test of foreign → unknown that the corpus's own
+// foreign pods, seen while the guard was designed, are not.
+func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
+	ds := loadRecorded(t, filepath.Join("..", "testdata", "foreign-holdout"))
+	model, err := classifier.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := ds.ForeignClasses()
+	if len(foreign) != 3 {
+		t.Fatalf("foreign classes %v, want the 3 recorded", foreign)
+	}
+	op, _, preds := ScoreModel(model, ds.Examples(), foreign, imagerules.Default().Families())
+	if op.ForeignPods != len(ds.Labelled) || op.ForeignPods < 20 || op.KnownPods != 0 {
+		t.Fatalf("%d foreign and %d known pods scored of %d read, want every pod foreign", op.ForeignPods, op.KnownPods, len(ds.Labelled))
+	}
+	for _, p := range preds {
+		t.Logf("%s %s: %s %s (%.2f)", p.Truth, p.Pod, p.Result.Status, p.Result.Predicted, p.Result.Confidence)
+	}
+	atLeast(t, "foreign pods answered unknown", op.ForeignUnknown, foreignHoldoutFloor)
+}
+
+// foreignHoldoutFloor is what the shipped model refused of the holdout's 24
+// pods when they were recorded (2026-12-07): 7 of 24, 0.292 — the issue's
+// target is 0.90, far off; the floor keeps what is reached. Single-threaded
+// C servers (beanstalkd, mini-httpd) are answered mosquitto, NATS (Go)
+// memcached: built like those, idle like them (docs/evaluation.md).
+const foreignHoldoutFloor = 0.29
+
 // Floors measured on corpus v2 with the shipped configuration (2026-12-07,
 // four machine shapes, 392 known pods with 13–15 loads per class, near-idle
 // ones included, thresholds calibrated on held-out loads to the issue's

@@ -93,8 +93,9 @@ func startNATS(ctx context.Context, p *Pod) error {
 }
 
 func startBeanstalkd(ctx context.Context, p *Pod) error {
-	// No binlog (-b): jobs live in memory, as in the common images.
-	if err := p.server("nobody", "", "beanstalkd", "-l", "0.0.0.0", "-p", "11300"); err != nil {
+	// No binlog (-b): jobs live in memory, as in the common images; the
+	// Debian package's user.
+	if err := p.server("beanstalkd", "", "beanstalkd", "-l", "0.0.0.0", "-p", "11300"); err != nil {
 		return err
 	}
 	return p.waitTCP(ctx, p.SrvIP+":11300", 30*time.Second)
