@@ -174,8 +174,21 @@ func TestTheRefinerDecidesPodsControllersCreate(t *testing.T) {
 		// The first incarnation's exporter stops with it: its samples,
 		// written ahead of time for the refiner's fast clock, go before
 		// the pod does, so none can be read as the new db-0's.
-		if out := db.Query(fmt.Sprintf(`DELETE WHERE "namespace" = '%s' AND "pod_name" = 'db-0'`, ns)); strings.Contains(out, `"error"`) {
-			t.Fatalf("deleting the first db-0's samples: %s", out)
+		// Every measurement's pod tags: the kubelet's (pod_name), the
+		// docker input's labels and cAdvisor's (pod, the process
+		// structure). Deleting pod_name alone left the first incarnation's
+		// process structure to mix with the second's.
+		for _, m := range samples.DefaultSchema().Measurements {
+			for _, pt := range m.PodTags {
+				q := fmt.Sprintf(`DELETE FROM %q WHERE %q = '%s' AND %q = 'db-0'`, m.Name, pt.Namespace, ns, pt.Pod)
+				if out := db.Query(q); strings.Contains(out, `"error"`) {
+					t.Fatalf("deleting the first db-0's samples (%s): %s", q, out)
+				}
+				q = fmt.Sprintf(`SELECT * FROM %q WHERE %q = '%s' AND %q = 'db-0'`, m.Name, pt.Namespace, ns, pt.Pod)
+				if out := db.Query(q); strings.Contains(out, `"series"`) || strings.Contains(out, `"error"`) {
+					t.Fatalf("the first db-0's samples are still there (%s): %s", q, out)
+				}
+			}
 		}
 		if err := c.Client.Delete(ctx, &was[0]); err != nil {
 			t.Fatal(err)
