@@ -141,6 +141,10 @@ func natsLoadMain(args []string) int {
 	size := fs.Int("size", 128, "payload bytes")
 	dur := fs.Duration("duration", time.Minute, "how long")
 	fs.Parse(args)
+	if *rate <= 0 || *pubs < 1 || *subs < 0 || *size < 0 {
+		fmt.Fprintln(os.Stderr, "natsload: -rate must be positive, -pubs at least 1, -subs and -size not negative")
+		return 2
+	}
 	end := time.Now().Add(*dur)
 	dial := func() (net.Conn, *bufio.Reader, error) {
 		c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
@@ -236,6 +240,10 @@ func beanLoadMain(args []string) int {
 	size := fs.Int("size", 128, "job bytes")
 	dur := fs.Duration("duration", time.Minute, "how long")
 	fs.Parse(args)
+	if *rate <= 0 || *producers < 1 || *consumers < 0 || *size < 0 {
+		fmt.Fprintln(os.Stderr, "beanload: -rate must be positive, -producers at least 1, -consumers and -size not negative")
+		return 2
+	}
 	end := time.Now().Add(*dur)
 	body := strings.Repeat("j", *size)
 	var wg sync.WaitGroup
