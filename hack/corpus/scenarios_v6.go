@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"path/filepath"
@@ -182,7 +183,6 @@ func natsLoadMain(args []string) int {
 			}
 		}
 	}
-	var wg sync.WaitGroup
 	for i := 0; i < *subs; i++ {
 		c, r, err := dial()
 		if err != nil {
@@ -194,36 +194,29 @@ func natsLoadMain(args []string) int {
 		fmt.Fprintf(c, "SUB load.events %d\r\n", i+1)
 		go drain(c, r, mu)
 	}
-	payload := strings.Repeat("x", *size)
-	for i := 0; i < *pubs; i++ {
+	body := payload(*size)
+	pubConns := make([]net.Conn, *pubs)
+	pubLocks := make([]sync.Mutex, *pubs) // a PUB and drain's PONG must not interleave
+	for i := range pubConns {
 		c, r, err := dial()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "natsload:", err)
 			return 1
 		}
 		defer c.Close()
-		mu := &sync.Mutex{}
-		go drain(c, r, mu)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			every := time.Duration(float64(time.Second) * float64(*pubs) / *rate)
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for time.Now().Before(end) {
-				<-t.C
-				mu.Lock()
-				_, err := fmt.Fprintf(c, "PUB load.events %d\r\n%s\r\n", len(payload), payload)
-				mu.Unlock()
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "natsload:", err)
-					return
-				}
-				sent.Add(1)
-			}
-		}()
+		pubConns[i] = c
+		go drain(c, r, &pubLocks[i])
 	}
-	wg.Wait()
+	pace(*pubs, *rate, end, func(w int, _ *rand.Rand) error {
+		pubLocks[w].Lock()
+		_, err := fmt.Fprintf(pubConns[w], "PUB load.events %d\r\n%s\r\n", len(body), body)
+		pubLocks[w].Unlock()
+		if err != nil {
+			return fmt.Errorf("natsload: %w", err)
+		}
+		sent.Add(1)
+		return nil
+	})
 	time.Sleep(200 * time.Millisecond) // the last messages' delivery
 	fmt.Fprintf(os.Stderr, "natsload: published %d, received %d\n", sent.Load(), received.Load())
 	return 0
@@ -245,36 +238,23 @@ func beanLoadMain(args []string) int {
 		return 2
 	}
 	end := time.Now().Add(*dur)
-	body := strings.Repeat("j", *size)
+	body := payload(*size)
 	var wg sync.WaitGroup
 	var put, deleted atomic.Int64
 	fail := func(err error) { fmt.Fprintln(os.Stderr, "beanload:", err) }
-	for i := 0; i < *producers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
-			if err != nil {
-				fail(err)
-				return
-			}
-			defer c.Close()
-			r := bufio.NewReader(c)
-			t := time.NewTicker(time.Duration(float64(time.Second) * float64(*producers) / *rate))
-			defer t.Stop()
-			for time.Now().Before(end) {
-				<-t.C
-				if _, err := fmt.Fprintf(c, "put 1024 0 60 %d\r\n%s\r\n", len(body), body); err != nil {
-					fail(err)
-					return
-				}
-				if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "INSERTED") {
-					fail(fmt.Errorf("put: %q %v", line, err))
-					return
-				}
-				put.Add(1)
-			}
-		}()
+	type producer struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	prods := make([]producer, *producers)
+	for i := range prods {
+		c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
+		if err != nil {
+			fail(err)
+			return 1
+		}
+		defer c.Close()
+		prods[i] = producer{c, bufio.NewReader(c)}
 	}
 	for i := 0; i < *consumers; i++ {
 		wg.Add(1)
@@ -314,6 +294,17 @@ func beanLoadMain(args []string) int {
 			}
 		}()
 	}
+	pace(*producers, *rate, end, func(w int, _ *rand.Rand) error {
+		p := prods[w]
+		if _, err := fmt.Fprintf(p.c, "put 1024 0 60 %d\r\n%s\r\n", len(body), body); err != nil {
+			return fmt.Errorf("beanload: put: %w", err)
+		}
+		if line, err := p.r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "INSERTED") {
+			return fmt.Errorf("beanload: put: %q %v", line, err)
+		}
+		put.Add(1)
+		return nil
+	})
 	wg.Wait()
 	fmt.Fprintf(os.Stderr, "beanload: put %d, deleted %d\n", put.Load(), deleted.Load())
 	return 0
