@@ -55,8 +55,17 @@ func promQueries(rate float64, conns int) func(context.Context, *Pod) error {
 }
 
 func httpGet(path string, rate float64, conns int) func(context.Context, *Pod) error {
+	return httpGetPort(80, path, rate, conns)
+}
+
+// httpGetPort is httpGet for a server listening on port.
+func httpGetPort(port int, path string, rate float64, conns int) func(context.Context, *Pod) error {
 	return func(ctx context.Context, p *Pod) error {
-		return helper("httpload", "-url", "http://"+p.SrvIP+path, "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
+		host := p.SrvIP
+		if port != 80 {
+			host += ":" + itoa(port)
+		}
+		return helper("httpload", "-url", "http://"+host+path, "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
 	}
 }
 
