@@ -503,6 +503,49 @@ func TestRefinerEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("a pod whose image names a class the model does not know gets no class it knows", func(t *testing.T) {
+		f.t = t
+		// The default rules name bitnami/kafka kafka, a broker; the model
+		// knows no kafka. Behaviour like a web server's is not a kafka's,
+		// and behaviour like mosquitto's says no more than "a broker".
+		const image = "bitnami/kafka:3.6"
+		if slices.Contains(f.model.Manifest().Classes, "kafka") {
+			t.Fatal("the embedded model knows kafka; the subtest needs a class it does not")
+		}
+		web := ""
+		for _, c := range classes {
+			if f.model.Family(c) != "broker" {
+				web = c
+				break
+			}
+		}
+		if web == "" || len(f.rec["mosquitto"]) == 0 {
+			t.Fatalf("recordings of a non-broker class and of mosquitto are needed, have %v", classes)
+		}
+		unlike := f.createPod("shop", "kafka-0", image)
+		alike := f.createPod("shop", "kafka-1", image)
+		for _, p := range []*corev1.Pod{unlike, alike} {
+			if a := f.annotations(p); a[api.ImageClassAnnotation] != "kafka" || a[api.FamilyAnnotation] != "broker" {
+				t.Fatalf("the webhook did not guess kafka, a broker, for %s: %v", image, a)
+			}
+		}
+		f.play(unlike, f.rec[web][0])
+		f.play(alike, f.rec["mosquitto"][0])
+		f.ageTo(unlike, 70*time.Second)
+		f.ageTo(alike, 70*time.Second)
+
+		a := f.waitStatus(unlike, api.StatusUnknown)
+		if a[api.ClassAnnotation] != api.ClassUnknown || a[api.ImageClassAnnotation] != "kafka" || a[api.FamilyAnnotation] != "" ||
+			!strings.HasPrefix(a[api.ExplanationAnnotation], "the image names kafka, a class the model does not know; its behaviour resembles ") {
+			t.Errorf("a kafka image behaving like %s: annotations %v, want unknown, the image guess kept and the reason", web, a)
+		}
+		a = f.waitStatus(alike, api.StatusClassified)
+		if a[api.ClassAnnotation] != "broker" || a[api.FamilyAnnotation] != "broker" || a[api.SourceAnnotation] != api.SourceMetrics ||
+			!strings.Contains(a[api.ExplanationAnnotation], "its behaviour is a broker's") {
+			t.Errorf("a kafka image behaving like mosquitto: annotations %v, want the broker family from metrics", a)
+		}
+	})
+
 	t.Run("a pod without metrics becomes unclassified after the timeout", func(t *testing.T) {
 		f.t = t
 		p := f.createPod("shop", "silent-0", images[classes[0]])

@@ -233,6 +233,9 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 			if res.Status != classifier.StatusUnclassified {
 				expl = e.String()
 			}
+			if r, why, changed := outsideModel(w, e, model.Manifest()); changed {
+				res, expl = r, why+"; "+expl
+			}
 			decisions = append(decisions, decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel))
 		case expired:
 			decisions = append(decisions, decide(w, classifier.Result{Status: classifier.StatusUnclassified}, "no usable metrics within "+r.Timeout.String(), "", now, r.SetClassLabel))
