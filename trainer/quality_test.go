@@ -129,9 +129,10 @@ func TestShippedModelOnAnotherMachinesRecordings(t *testing.T) {
 }
 
 // TestShippedModelOnForeignServicesRecordedAfterItsDesign scores the
-// embedded default model on testdata/foreign-holdout: three services (nats,
-// beanstalkd, mini-httpd) recorded after the classifier's design and the
-// model were fixed, never trained on and never looked at while choosing
+// embedded default model on testdata/foreign-holdout: six services recorded
+// after the classifier's design and the model were fixed, in two rounds
+// (nats, beanstalkd, mini-httpd; then Tomcat, a gunicorn WSGI app and a
+// Node.js app), never trained on and never looked at while choosing
 // anything — the clean test of foreign → unknown that the corpus's own
 // foreign pods, seen while the guard was designed, are not.
 func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
@@ -141,11 +142,11 @@ func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign := ds.ForeignClasses()
-	if len(foreign) != 3 {
-		t.Fatalf("foreign classes %v, want the 3 recorded", foreign)
+	if len(foreign) != 6 {
+		t.Fatalf("foreign classes %v, want the 6 recorded", foreign)
 	}
 	op, _, preds := ScoreModel(model, ds.Examples(), foreign, imagerules.Default().Families())
-	if op.ForeignPods != len(ds.Labelled) || op.ForeignPods < 20 || op.KnownPods != 0 {
+	if op.ForeignPods != len(ds.Labelled) || op.ForeignPods < 40 || op.KnownPods != 0 {
 		t.Fatalf("%d foreign and %d known pods scored of %d read, want every pod foreign", op.ForeignPods, op.KnownPods, len(ds.Labelled))
 	}
 	for _, p := range preds {
@@ -154,12 +155,14 @@ func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 	atLeast(t, "foreign pods answered unknown", op.ForeignUnknown, foreignHoldoutFloor)
 }
 
-// foreignHoldoutFloor is what the shipped model refused of the holdout's 24
-// pods when they were recorded (2026-12-07): 7 of 24, 0.292 — the issue's
-// target is 0.90, far off; the floor keeps what is reached. Single-threaded
-// C servers (beanstalkd, mini-httpd) are answered mosquitto, NATS (Go)
-// memcached: built like those, idle like them (docs/evaluation.md).
-const foreignHoldoutFloor = 0.29
+// foreignHoldoutFloor is what the shipped model refused of the holdout's 48
+// pods when they were recorded (2026-12-07): 21 of 48, 0.438 (7 of the
+// first round's 24, 14 of the second's) — the target is 0.90, far
+// off; the floor keeps what is reached. Single-threaded C servers
+// (beanstalkd, mini-httpd) are answered mosquitto, NATS and Node.js
+// memcached, Tomcat's JVM mysql: built like those, idle like them
+// (docs/evaluation.md).
+const foreignHoldoutFloor = 0.43
 
 // Floors measured on corpus v2 with the shipped configuration (2026-12-07,
 // four machine shapes, 392 known pods with 13–15 loads per class, near-idle
