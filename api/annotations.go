@@ -76,6 +76,12 @@ const (
 	SourceMetrics = "metrics"
 )
 
+// ImageOutsideModelNote begins the note the refiner writes into the
+// explanation, after the answer's head, when the pod's image names a class
+// the model does not know and so no class the model knows can be its
+// answer (the answer is then that class's family, or unknown).
+const ImageOutsideModelNote = "the image names "
+
 // ClassUnknown is the class of a pod nothing could name.
 const ClassUnknown = "unknown"
 

@@ -536,12 +536,13 @@ func TestRefinerEndToEnd(t *testing.T) {
 
 		a := f.waitStatus(unlike, api.StatusUnknown)
 		if a[api.ClassAnnotation] != api.ClassUnknown || a[api.ImageClassAnnotation] != "kafka" || a[api.FamilyAnnotation] != "" ||
-			!strings.HasPrefix(a[api.ExplanationAnnotation], "the image names kafka, a class the model does not know; its behaviour resembles ") {
+			!strings.HasPrefix(a[api.ExplanationAnnotation], "unknown unknown p=") ||
+			!strings.Contains(a[api.ExplanationAnnotation], "; the image names kafka, a class the model does not know, and its behaviour resembles ") {
 			t.Errorf("a kafka image behaving like %s: annotations %v, want unknown, the image guess kept and the reason", web, a)
 		}
 		a = f.waitStatus(alike, api.StatusClassified)
 		if a[api.ClassAnnotation] != "broker" || a[api.FamilyAnnotation] != "broker" || a[api.SourceAnnotation] != api.SourceMetrics ||
-			!strings.Contains(a[api.ExplanationAnnotation], "its behaviour is a broker's") {
+			!strings.HasPrefix(a[api.ExplanationAnnotation], "classified broker p=") || !strings.Contains(a[api.ExplanationAnnotation], "its behaviour is a broker's") {
 			t.Errorf("a kafka image behaving like mosquitto: annotations %v, want the broker family from metrics", a)
 		}
 	})

@@ -21,7 +21,8 @@ import (
 //     agree on that much), with the family's probability as its confidence;
 //   - any other answer becomes unknown.
 //
-// The explanation says what the behaviour resembled. Only the image's own
+// The explanation is the new answer's head followed by the reason (what the
+// behaviour resembled), so readers of the explanation's form still parse it. Only the image's own
 // guess counts: the webhook writes image-class unknown for a guess from
 // declared ports or the author's hint, which are no evidence against
 // behaviour; a pod whose main containers' images disagree
@@ -54,13 +55,13 @@ func outsideModel(w waiting, e classifier.Explanation, m classifier.Manifest) (c
 			}
 			out.Level, out.Class, out.Confidence = classifier.LevelFamily, fam, max(p, res.Confidence)
 		}
-		out.Reason = fmt.Sprintf("the image names %s, a class the model does not know; its behaviour is a %s's (nearest class %s %.2f)",
-			img, fam, res.Predicted, res.Confidence)
+		out.Reason = fmt.Sprintf("%s%s, a class the model does not know, and its behaviour is a %s's (nearest class %s %.2f)",
+			api.ImageOutsideModelNote, img, fam, res.Predicted, res.Confidence)
 		return out, out.Reason, true
 	}
 	out := classifier.Result{Class: api.ClassUnknown, Status: classifier.StatusUnknown, Confidence: res.Confidence,
 		Samples: res.Samples, Predicted: res.Predicted, Distance: res.Distance, FeatureSet: res.FeatureSet}
-	out.Reason = fmt.Sprintf("the image names %s, a class the model does not know; its behaviour resembles %s (%.2f)",
-		img, resembled, res.Confidence)
+	out.Reason = fmt.Sprintf("%s%s, a class the model does not know, and its behaviour resembles %s (%.2f)",
+		api.ImageOutsideModelNote, img, resembled, res.Confidence)
 	return out, out.Reason, true
 }

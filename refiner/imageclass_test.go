@@ -38,7 +38,7 @@ func TestAnImageClassOutsideTheModelOverrulesABehaviourClass(t *testing.T) {
 		"a kafka image answered zookeeper is unknown": {
 			pod: kafka, e: classified("zookeeper", 0.61), changed: true,
 			want:   classifier.Result{Status: classifier.StatusUnknown, Class: api.ClassUnknown, Confidence: 0.61},
-			reason: "the image names kafka, a class the model does not know; its behaviour resembles zookeeper (0.61)",
+			reason: "the image names kafka, a class the model does not know, and its behaviour resembles zookeeper (0.61)",
 		},
 		"a kafka image answered rabbitmq is a broker, with the brokers' probability": {
 			pod: kafka, e: classified("rabbitmq", 0.55), changed: true,

@@ -234,7 +234,7 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 				expl = e.String()
 			}
 			if r, why, changed := outsideModel(w, e, model.Manifest()); changed {
-				res, expl = r, why+"; "+expl
+				res, expl = r, classifier.Explanation{Result: r}.String()+"; "+why
 			}
 			decisions = append(decisions, decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel))
 		case expired:

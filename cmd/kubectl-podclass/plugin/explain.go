@@ -222,6 +222,10 @@ func compare(p PodClass) (guess, behaviour, verdict string) {
 		return guess, "none: " + why, "no answer from behaviour; the class stays the guess"
 	case api.StatusUnknown:
 		behaviour = "unknown: the model abstained" + conf + predicted
+		if p.Explanation != nil && strings.Contains(p.Explanation.Text, "; "+api.ImageOutsideModelNote) {
+			behaviour = "unknown: the images name a class the model does not know" + conf + predicted
+			return guess, behaviour, "the model cannot confirm the guess " + guessClass + ", and behaviour is not of its family"
+		}
 		if known(guessClass) {
 			return guess, behaviour, "behaviour did not confirm the guess " + guessClass
 		}

@@ -59,6 +59,20 @@ func TestCompare(t *testing.T) {
 			behaviour:   "unknown: the model abstained, confidence 0.41; most probable nginx",
 			verdictIs:   "behaviour did not confirm the guess haproxy",
 		},
+		"an image class the model does not know is not confirmed, nor blamed on the model": {
+			annotations: decision(guess("kafka", "broker", "image", "0.95", "kafka"), "unknown", "unknown", "", "0.61", time.Minute,
+				"unknown unknown p=0.61 d=0.40 [process features] (predicted zookeeper); the image names kafka, a class the model does not know, and its behaviour resembles zookeeper (0.61)"),
+			guess:     "kafka, from the images",
+			behaviour: "unknown: the images name a class the model does not know, confidence 0.61; most probable zookeeper",
+			verdictIs: "the model cannot confirm the guess kafka, and behaviour is not of its family",
+		},
+		"an image class the model does not know gets the family behaviour shares with it": {
+			annotations: decision(guess("kafka", "broker", "image", "0.95", "kafka"), "classified", "broker", "broker", "0.80", time.Minute,
+				"classified broker p=0.80 d=0.40 [process features] (predicted mosquitto); the image names kafka, a class the model does not know, and its behaviour is a broker's (nearest class mosquitto 0.55)"),
+			guess:     "kafka, from the images",
+			behaviour: "broker, confidence 0.80 (the family only; most probable mosquitto)",
+			verdictIs: "behaviour names only the family broker; the guess was kafka",
+		},
 		"an abstention on an unknown image names nothing": {
 			annotations: decision(guess("unknown", "", "image", "0.00", "unknown"), "unknown", "unknown", "", "0.30", time.Minute, "unknown unknown p=0.30 d=2.00"),
 			guess:       "unknown, from the images",
