@@ -27,6 +27,9 @@ type decision struct {
 	// Label, when set, is also written as the podclass.io/class label so
 	// selectors can use the class.
 	Label string
+	// OutsideModel is the image class the model does not know, when that
+	// changed the answer (outsideModel); counted once the patch lands.
+	OutsideModel string
 }
 
 // maxExplanation bounds the explanation annotation; the Event carries the same text.

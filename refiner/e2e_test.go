@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/podclass/podclass/api"
@@ -522,6 +523,10 @@ func TestRefinerEndToEnd(t *testing.T) {
 		if web == "" || len(f.rec["mosquitto"]) == 0 {
 			t.Fatalf("recordings of a non-broker class and of mosquitto are needed, have %v", classes)
 		}
+		before := map[string]float64{}
+		for _, st := range []string{api.StatusUnknown, api.StatusClassified} {
+			before[st] = outsideModelCount(t, "kafka", st)
+		}
 		unlike := f.createPod("shop", "kafka-0", image)
 		alike := f.createPod("shop", "kafka-1", image)
 		for _, p := range []*corev1.Pod{unlike, alike} {
@@ -544,6 +549,11 @@ func TestRefinerEndToEnd(t *testing.T) {
 		if a[api.ClassAnnotation] != "broker" || a[api.FamilyAnnotation] != "broker" || a[api.SourceAnnotation] != api.SourceMetrics ||
 			!strings.HasPrefix(a[api.ExplanationAnnotation], "classified broker p=") || !strings.Contains(a[api.ExplanationAnnotation], "its behaviour is a broker's") {
 			t.Errorf("a kafka image behaving like mosquitto: annotations %v, want the broker family from metrics", a)
+		}
+		for _, st := range []string{api.StatusUnknown, api.StatusClassified} {
+			if d := outsideModelCount(t, "kafka", st) - before[st]; d != 1 {
+				t.Errorf("podclass_refiner_image_outside_model_total{image_class=kafka,status=%s} grew by %v, want 1", st, d)
+			}
 		}
 	})
 
@@ -716,4 +726,30 @@ func waitTicks(t *testing.T, r *refiner.Refiner, n int64) {
 	t.Helper()
 	target := r.Ticks() + n
 	testenv.WaitFor(t, testTimeout, fmt.Sprintf("%d more ticks", n), func() (bool, error) { return r.Ticks() >= target, nil })
+}
+
+// outsideModelCount is podclass_refiner_image_outside_model_total for one
+// image class and status, as the refiner's /metrics would serve it (0 while
+// the series does not exist).
+func outsideModelCount(t *testing.T, imageClass, status string) float64 {
+	t.Helper()
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "podclass_refiner_image_outside_model_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["image_class"] == imageClass && labels["status"] == status {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

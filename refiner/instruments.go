@@ -41,6 +41,10 @@ var (
 		Name: "podclass_refiner_patch_errors_total",
 		Help: "Pod patches that failed (retried next tick unless the pod changed or went away).",
 	})
+	imageOutsideModel = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "podclass_refiner_image_outside_model_total",
+		Help: "Decisions for pods whose image names a class the model does not know, by that class and the status written (classified: the family behaviour shares with it; unknown).",
+	}, []string{"image_class", "status"})
 	modelInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "podclass_refiner_model_info",
 		Help: "The model in use (value 1), by version.",
@@ -57,7 +61,7 @@ var (
 
 // collectors are every metric the refiner exports.
 var collectors = []prometheus.Collector{
-	pendingPods, oldestPending, tickDuration, classifications, timeToDecision,
+	pendingPods, oldestPending, tickDuration, classifications, imageOutsideModel, timeToDecision,
 	queryDuration, queryErrors, patchErrors, modelInfo, modelRejections, modelRejected,
 }
 

@@ -233,10 +233,14 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 			if res.Status != classifier.StatusUnclassified {
 				expl = e.String()
 			}
-			if r, why, changed := outsideModel(w, e, model.Manifest()); changed {
-				res, expl = r, classifier.Explanation{Result: r}.String()+"; "+why
+			outside := ""
+			if o, why, changed := outsideModel(w, e, model.Manifest()); changed {
+				res, expl = o, classifier.Explanation{Result: o}.String()+"; "+why
+				outside = w.Annotations[api.ImageClassAnnotation]
 			}
-			decisions = append(decisions, decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel))
+			d := decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel)
+			d.OutsideModel = outside
+			decisions = append(decisions, d)
 		case expired:
 			decisions = append(decisions, decide(w, classifier.Result{Status: classifier.StatusUnclassified}, "no usable metrics within "+r.Timeout.String(), "", now, r.SetClassLabel))
 		}
@@ -343,6 +347,9 @@ func (r *Refiner) write(ctx context.Context, d decision, now time.Time) error {
 		source = w.Annotations[api.SourceAnnotation]
 	}
 	classifications.WithLabelValues(d.Class, source, d.Status).Inc()
+	if d.OutsideModel != "" {
+		imageOutsideModel.WithLabelValues(d.OutsideModel, d.Status).Inc()
+	}
 	timeToDecision.Observe(now.Sub(w.Created).Seconds())
 	if r.Recorder != nil {
 		typ, reason := corev1.EventTypeNormal, "Classified"
