@@ -29,6 +29,10 @@ func TestDefaultMatch(t *testing.T) {
 		"percona is mysql":                                    {image: "percona:8", class: "mysql", family: "database", confidence: ConfidenceExact},
 		"a name under another organisation is less sure":      {image: "acme/mongo:7", class: "mongodb", family: "database", confidence: ConfidenceName},
 		"an uppercase repository is still recognised":         {image: "Docker.io/Library/Redis:7", class: "redis", family: "cache", confidence: ConfidenceExact},
+		"the cluster's DNS from registry.k8s.io is coredns":   {image: "registry.k8s.io/coredns/coredns:v1.11.3", class: "coredns", family: "dns", confidence: ConfidenceExact},
+		"minio from quay.io is minio":                         {image: "quay.io/minio/minio:RELEASE.2024-10-02T17-50-41Z", class: "minio", family: "storage", confidence: ConfidenceExact},
+		"loki is not grafana for sharing its organisation":    {image: "grafana/loki:3.2", class: "loki", family: "monitoring", confidence: ConfidenceExact},
+		"the official tomcat is tomcat":                       {image: "tomcat:10.1-jdk17", class: "tomcat", family: "web", confidence: ConfidenceExact},
 		"an unknown image is unknown without error":           {image: "ghcr.io/acme/billing-api:v3", class: ClassUnknown},
 		"a name that only contains a class is not that class": {image: "acme/mysql-backup:1", class: ClassUnknown},
 		"an exporter is not the service it exports":           {image: "prom/mysqld-exporter:v0.15", class: ClassUnknown},
@@ -147,7 +151,9 @@ func TestLoad(t *testing.T) {
 func TestDefaultCoversTheDocumentedClasses(t *testing.T) {
 	r := Default()
 	for _, c := range []string{"mysql", "postgresql", "mongodb", "redis", "memcached", "nginx", "apache", "haproxy",
-		"mosquitto", "rabbitmq", "kafka", "zookeeper", "elasticsearch", "etcd", "traefik", "envoy", "prometheus", "grafana"} {
+		"mosquitto", "rabbitmq", "kafka", "zookeeper", "elasticsearch", "etcd", "traefik", "envoy", "prometheus", "grafana",
+		"tomcat", "caddy", "lighttpd", "varnish", "squid", "pgbouncer", "nats", "consul", "cassandra", "couchdb", "influxdb",
+		"clickhouse", "minio", "alertmanager", "loki", "coredns"} {
 		if r.Family(c) == "" {
 			t.Errorf("class %q has no family in the default rules", c)
 		}
