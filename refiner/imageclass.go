@@ -11,10 +11,11 @@ import (
 // outsideModel re-judges a behaviour answer for a pod whose image names a
 // class the model was never trained on. The image rules know more services
 // than the corpus holds (kafka, mongodb, elasticsearch, traefik, envoy,
-// grafana in the default rules), and the forest can only name the classes it
-// knows: for a bitnami/kafka pod it answers the class whose behaviour is
-// nearest — zookeeper, rabbitmq — and any class it names is wrong. A wrong
-// class is the worst answer podclass can give, so:
+// grafana, tomcat, nats … in the default rules), and the forest can only
+// name the classes it knows: for such a pod it answers the known class
+// nearest the behaviour (recorded Tomcat pods were answered mysql), and any
+// class it names is wrong. A wrong class is the worst answer podclass can
+// give, so:
 //
 //   - a behaviour answer in the image class's family becomes that family (a
 //     kafka pod answered rabbitmq is a broker: the image and the behaviour
