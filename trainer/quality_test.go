@@ -129,12 +129,12 @@ func TestShippedModelOnAnotherMachinesRecordings(t *testing.T) {
 }
 
 // TestShippedModelOnForeignServicesRecordedAfterItsDesign scores the
-// embedded default model on testdata/foreign-holdout: six services recorded
-// after the classifier's design and the model were fixed, in two rounds
-// (nats, beanstalkd, mini-httpd; then Tomcat, a gunicorn WSGI app and a
-// Node.js app), never trained on and never looked at while choosing
-// anything — the clean test of foreign → unknown that the corpus's own
-// foreign pods, seen while the guard was designed, are not.
+// embedded default model on testdata/foreign-holdout: nine services recorded
+// after the classifier's design and the model were fixed, in three rounds
+// (nats, beanstalkd, mini-httpd; Tomcat, a gunicorn WSGI app, a Node.js app;
+// InfluxDB, a uWSGI app, webfsd), never trained on and never looked at while
+// choosing anything — the clean test of foreign → unknown that the corpus's
+// own foreign pods, seen while the guard was designed, are not.
 func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 	ds := loadRecorded(t, filepath.Join("..", "testdata", "foreign-holdout"))
 	model, err := classifier.Default()
@@ -142,11 +142,11 @@ func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign := ds.ForeignClasses()
-	if len(foreign) != 6 {
-		t.Fatalf("foreign classes %v, want the 6 recorded", foreign)
+	if len(foreign) != 9 {
+		t.Fatalf("foreign classes %v, want the 9 recorded", foreign)
 	}
 	op, _, preds := ScoreModel(model, ds.Examples(), foreign, imagerules.Default().Families())
-	if op.ForeignPods != len(ds.Labelled) || op.ForeignPods < 40 || op.KnownPods != 0 {
+	if op.ForeignPods != len(ds.Labelled) || op.ForeignPods < 70 || op.KnownPods != 0 {
 		t.Fatalf("%d foreign and %d known pods scored of %d read, want every pod foreign", op.ForeignPods, op.KnownPods, len(ds.Labelled))
 	}
 	for _, p := range preds {
@@ -155,14 +155,14 @@ func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 	atLeast(t, "foreign pods answered unknown", op.ForeignUnknown, foreignHoldoutFloor)
 }
 
-// foreignHoldoutFloor is what the shipped model refused of the holdout's 48
-// pods when they were recorded (2026-12-07): 21 of 48, 0.438 (7 of the
-// first round's 24, 14 of the second's) — the target is 0.90, far
-// off; the floor keeps what is reached. Single-threaded C servers
-// (beanstalkd, mini-httpd) are answered mosquitto, NATS and Node.js
-// memcached, Tomcat's JVM mysql: built like those, idle like them
-// (docs/evaluation.md).
-const foreignHoldoutFloor = 0.43
+// foreignHoldoutFloor is what the shipped model refused of the holdout's 72
+// pods when they were recorded (2026-12-07): 24 of 72, 0.333 (7, 14 and 3
+// of the three rounds' 24) — the target is 0.90, far off; the floor
+// keeps what is reached. Single-threaded C servers (beanstalkd, mini-httpd,
+// webfsd) are answered mosquitto, NATS and Node.js memcached, InfluxDB etcd,
+// Tomcat's JVM mysql, uWSGI's master and workers nginx: built like those,
+// idle like them (docs/evaluation.md).
+const foreignHoldoutFloor = 0.33
 
 // Floors measured on corpus v2 with the shipped configuration (2026-12-07,
 // four machine shapes, 392 known pods with 13–15 loads per class, near-idle
