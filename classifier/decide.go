@@ -59,13 +59,23 @@ type Thresholds struct {
 	// the ratio tells a clear winner from a tie better than the top
 	// probability alone (docs/evaluation.md).
 	Separation float64 `json:"separation,omitempty"`
+	// OODOverride is the separation (the top class's probability over the
+	// runner-up's) at or above which the out-of-distribution guard over all
+	// features no longer vetoes a class answer; 0 never. Known pods under a
+	// load or on a machine shape the model never saw lie a little outside
+	// their class's box on a few rates while every tree still names their
+	// class; foreign services the guard refuses split the trees' votes
+	// (docs/evaluation.md: no guard-refused foreign pod reached 4). The
+	// process-structure gate is never overridden: a service built otherwise
+	// than the class is refused however sure the trees are.
+	OODOverride float64 `json:"ood_override,omitempty"`
 }
 
 // DefaultThresholds are chosen a priori, not tuned on evaluation folds.
 // Train replaces Class and Family by thresholds calibrated on the training
 // pods (see CalibrationConfig) unless calibration is disabled.
 func DefaultThresholds() Thresholds {
-	return Thresholds{Class: 0.55, Family: 0.6, MinSamples: 3, WindowSamples: 6, OODMargin: 1}
+	return Thresholds{Class: 0.55, Family: 0.6, MinSamples: 3, WindowSamples: 6, OODMargin: 1, OODOverride: 10}
 }
 
 // Result is the answer for one pod.
@@ -186,12 +196,15 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 	res.Predicted = classes[best]
 	res.Confidence = probs[best]
 	res.Status = StatusUnknown
-	dist, byStructure := c.distanceRatio(best, raw)
+	whole, shape := c.distanceRatios(best, raw)
+	dist, byStructure := max(whole, shape), shape > whole
 	res.Distance = dist
 
 	sep := separation(probs, best)
 	res.Separation = sep
-	if probs[best] >= c.thresholds.Class && (c.thresholds.Separation <= 0 || sep >= c.thresholds.Separation) && dist <= 1 {
+	yields := c.thresholds.OODOverride > 0 && sep >= c.thresholds.OODOverride
+	inside := shape <= 1 && (whole <= 1 || yields)
+	if probs[best] >= c.thresholds.Class && (c.thresholds.Separation <= 0 || sep >= c.thresholds.Separation) && inside {
 		res.Status, res.Level = StatusClassified, LevelClass
 		res.Class, res.Family = classes[best], c.families[classes[best]]
 		return res, nil
@@ -212,8 +225,8 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 			return res, nil
 		}
 	}
-	if dist > 1 && byStructure {
-		res.Reason = fmt.Sprintf("out of distribution for %s (process structure: distance %.2f of limit)", classes[best], dist)
+	if shape > 1 && (byStructure || yields) {
+		res.Reason = fmt.Sprintf("out of distribution for %s (process structure: distance %.2f of limit)", classes[best], shape)
 	} else if dist > 1 {
 		res.Reason = fmt.Sprintf("out of distribution for %s (distance %.2f of limit)", classes[best], dist)
 	} else if probs[best] >= c.thresholds.Class {
@@ -246,6 +259,16 @@ func (c *Classifier) distanceRatio(class int, raw []float64) (ratio float64, str
 		return 0, false
 	}
 	return c.ood.Ratio(class, raw, c.thresholds.OODMargin)
+}
+
+// distanceRatios are raw's out-of-distribution ratios for class at the
+// model's margin, of the guard over all features and of the process
+// structure's (0 without one).
+func (c *Classifier) distanceRatios(class int, raw []float64) (whole, structure float64) {
+	if c.ood == nil {
+		return 0, 0
+	}
+	return c.ood.Ratios(class, raw, c.thresholds.OODMargin)
 }
 
 // mostProbableFamily returns the family (of at least two classes) whose

@@ -113,13 +113,21 @@ func structureFeature(j int) bool { return j >= firstProcessFeature && j < NumFe
 // is the larger of the two guards' ratios; structure says the structure
 // guard's was the larger.
 func (g *OODGuard) Ratio(class int, raw []float64, margin float64) (ratio float64, structure bool) {
-	ratio = ratioOf(g.Distance(class, raw), g.Limit[class]*margin)
-	if g.Structure != nil {
-		if s := ratioOf(g.Structure.distanceFrom(class, raw, firstProcessFeature), g.Structure.Limit[class]*margin); s > ratio {
-			return s, true
-		}
+	whole, shape := g.Ratios(class, raw, margin)
+	if shape > whole {
+		return shape, true
 	}
-	return ratio, false
+	return whole, false
+}
+
+// Ratios are the two ratios Ratio takes the larger of: the guard's over all
+// its features, and the structure guard's (0 without one).
+func (g *OODGuard) Ratios(class int, raw []float64, margin float64) (whole, structure float64) {
+	whole = ratioOf(g.Distance(class, raw), g.Limit[class]*margin)
+	if g.Structure != nil {
+		structure = ratioOf(g.Structure.distanceFrom(class, raw, firstProcessFeature), g.Structure.Limit[class]*margin)
+	}
+	return whole, structure
 }
 
 func ratioOf(d, lim float64) float64 {

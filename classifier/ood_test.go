@@ -151,3 +151,57 @@ func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
 		}
 	}
 }
+
+func TestTheGuardYieldsToAClearWinnerButTheStructureGateDoesNot(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	raw, y, groups := oodRows(rng, 12, 8)
+	r1, _, g1 := oodRows(rng, 12, 8)
+	for i := range r1 {
+		raw, y, groups = append(raw, r1[i]), append(y, 1), append(groups, 100+g1[i])
+	}
+	guard := FitOOD(raw, y, groups, 2, DefaultOODConfig())
+	// New rates, the class's structure: a known service under a new load.
+	rates := append([]float64(nil), raw[0]...)
+	for j := 0; j < firstProcessFeature; j++ {
+		rates[j] += 40
+	}
+	// The rates of the class, another structure: a service built otherwise.
+	shape := append([]float64(nil), raw[0]...)
+	shape[FLogProcesses], shape[FThreadsPerProcess], shape[FLogThreads] = math.Log10(1+2), 108, math.Log10(1+216)
+	if whole, s := guard.Ratios(0, rates, 1); whole <= 1 || s > 1 {
+		t.Fatalf("the new-rates window: ratios %.2f, %.2f; want only the guard over all features out", whole, s)
+	}
+	tests := map[string]struct {
+		x          []float64
+		top        float64 // apache's probability; nginx has the rest
+		override   float64
+		wantStatus Status
+		wantReason string
+	}{
+		"nineteen times the runner-up: the guard yields":         {rates, 0.95, 10, StatusClassified, ""},
+		"four times the runner-up: the guard refuses":            {rates, 0.8, 10, StatusUnknown, "out of distribution for apache (distance "},
+		"without an override the guard refuses a clear winner":   {rates, 0.95, 0, StatusUnknown, "out of distribution for apache (distance "},
+		"the structure gate refuses however clear the winner is": {shape, 0.95, 10, StatusUnknown, "(process structure: distance "},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m := ModelFunc{Labels: []string{"apache", "nginx"}, Func: func([]float64) ([]float64, error) { return []float64{tc.top, 1 - tc.top}, nil }}
+			th := DefaultThresholds()
+			th.OODOverride = tc.override
+			c, err := New(m, make([]float64, NumFeatures), guard, th, nil, Manifest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := c.ClassifyFeatures(tc.x, 6)
+			if r.Status != tc.wantStatus || (tc.wantStatus == StatusClassified && r.Class != "apache") {
+				t.Fatalf("got %+v, want %s", r, tc.wantStatus)
+			}
+			if r.Distance <= 1 {
+				t.Errorf("distance %.2f: the window is outside the class either way, and says so", r.Distance)
+			}
+			if !strings.Contains(r.Reason, tc.wantReason) {
+				t.Errorf("reason %q, want it to contain %q", r.Reason, tc.wantReason)
+			}
+		})
+	}
+}

@@ -60,6 +60,9 @@ func validateManifest(m Manifest) error {
 		return fmt.Errorf("classifier: thresholds.separation %v is not in [0,1000]", th.Separation)
 	case !(th.OODMargin > 0 && th.OODMargin <= maxOODMargin):
 		return fmt.Errorf("classifier: thresholds.ood_margin %v is not in (0,%d]", th.OODMargin, maxOODMargin)
+	case !(th.OODOverride == 0 || (th.OODOverride >= 2 && th.OODOverride <= 1000)):
+		// Below 2 the guard would yield to nearly every answer.
+		return fmt.Errorf("classifier: thresholds.ood_override %v is neither 0 nor in [2,1000]", th.OODOverride)
 	case th.WindowSamples < 1 || th.WindowSamples > maxWindowSamples:
 		return fmt.Errorf("classifier: thresholds.window_samples %d is not in [1,%d]", th.WindowSamples, maxWindowSamples)
 	case th.MinSamples < 1 || th.MinSamples > th.WindowSamples:

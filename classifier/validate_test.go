@@ -45,6 +45,9 @@ func TestLoadRefusesModelsThatWouldWedgePods(t *testing.T) {
 		"a zero out-of-distribution margin": {
 			edit: func(m map[string]any) { th(m)["ood_margin"] = 0.0 }, wantErr: "ood_margin",
 		},
+		"an override that lets the guard yield to almost every answer": {
+			edit: func(m map[string]any) { th(m)["ood_override"] = 1.0 }, wantErr: "ood_override",
+		},
 		"min_samples of 1e9": {
 			edit: func(m map[string]any) { th(m)["min_samples"] = 1e9 }, wantErr: "min_samples",
 		},
