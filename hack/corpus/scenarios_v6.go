@@ -50,13 +50,7 @@ func init() {
 	}
 	classOrder = append(classOrder, "nats", "beanstalkd", "mini-httpd")
 
-	type service struct {
-		class, probe, trickleDesc, loadName, loadDesc string
-		port                                          int
-		trickle, load                                 func(context.Context, *Pod) error
-	}
-	var batch []*Scenario
-	for _, s := range []service{
+	scenarios = append(scenarios, holdoutRound(4, round4, []holdoutService{
 		{class: "nats", port: 4222,
 			trickleDesc: "1 publisher 1 msg/s 64 B, 1 subscriber", trickle: natsLoad("-pubs", "1", "-subs", "1", "-rate", "1", "-size", "64"),
 			loadName: "pubsub", loadDesc: "2 publishers 200 msg/s 256 B in total, 2 subscribers", load: natsLoad("-pubs", "2", "-subs", "2", "-rate", "200", "-size", "256")},
@@ -66,7 +60,24 @@ func init() {
 		{class: "mini-httpd", port: 80, probe: "/",
 			trickleDesc: "one GET of the 612 B page every 2 s", trickle: httpGet("/index.html", 0.5, 1),
 			loadName: "small-pages", loadDesc: "50 req/s of the 4 KiB page, 2 conns (a fork per connection)", load: httpGet("/4k.html", 50, 2)},
-	} {
+	})...)
+}
+
+// holdoutService is one foreign service of a holdout round: its port, the
+// path of its httpGet probe ("" for a tcpSocket probe), a trickle of real
+// traffic and a real load.
+type holdoutService struct {
+	class, probe, trickleDesc, loadName, loadDesc string
+	port                                          int
+	trickle, load                                 func(context.Context, *Pod) error
+}
+
+// holdoutRound returns round n's scenarios on machines: each service idle,
+// with the kubelet's probes only, with its trickle and the probes, and
+// under its load.
+func holdoutRound(n int, machines []string, services []holdoutService) []*Scenario {
+	var batch []*Scenario
+	for _, s := range services {
 		kp := kubeProbes(s.port, s.probe)
 		kind := fmt.Sprintf("tcpSocket :%d", s.port)
 		if s.probe != "" {
@@ -74,15 +85,15 @@ func init() {
 		}
 		trickle := s.trickle
 		batch = append(batch,
-			&Scenario{Class: s.class, Name: "idle", Desc: "started, no clients", Machines: round4, Load: idle},
-			&Scenario{Class: s.class, Name: "probes", Desc: "kubelet liveness + readiness every 10 s (" + kind + "), no clients", Machines: round4, Load: kp},
-			&Scenario{Class: s.class, Name: "trickle", Desc: s.trickleDesc + ", and the probes", Machines: round4, Load: func(ctx context.Context, p *Pod) error {
+			&Scenario{Class: s.class, Name: "idle", Desc: "started, no clients", Machines: machines, Load: idle},
+			&Scenario{Class: s.class, Name: "probes", Desc: "kubelet liveness + readiness every 10 s (" + kind + "), no clients", Machines: machines, Load: kp},
+			&Scenario{Class: s.class, Name: "trickle", Desc: s.trickleDesc + ", and the probes", Machines: machines, Load: func(ctx context.Context, p *Pod) error {
 				return parallel(ctx, func(ctx context.Context) error { return kp(ctx, p) }, func(ctx context.Context) error { return trickle(ctx, p) })
 			}},
-			&Scenario{Class: s.class, Name: s.loadName, Desc: s.loadDesc, Machines: round4, Load: s.load},
+			&Scenario{Class: s.class, Name: s.loadName, Desc: s.loadDesc, Machines: machines, Load: s.load},
 		)
 	}
-	scenarios = append(scenarios, round(4, batch)...)
+	return round(n, batch)
 }
 
 func startNATS(ctx context.Context, p *Pod) error {

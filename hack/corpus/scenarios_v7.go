@@ -42,29 +42,16 @@ func init() {
 	}
 	classOrder = append(classOrder, "tomcat", "gunicorn", "node")
 
-	type service struct {
-		class, loadName, loadDesc string
-		port                      int
-		load                      func(context.Context, *Pod) error
+	orders := func(class string, port int, loadDesc string, rate float64, conns int) holdoutService {
+		return holdoutService{class: class, port: port, probe: "/healthz",
+			trickleDesc: "one GET of the orders view every 2 s", trickle: httpGetPort(port, "/orders", 0.5, 1),
+			loadName: "api", loadDesc: loadDesc, load: httpGetPort(port, "/orders", rate, conns)}
 	}
-	var batch []*Scenario
-	for _, s := range []service{
-		{class: "tomcat", port: 8080, loadName: "api", loadDesc: "100 req/s of the orders servlet, 4 conns", load: httpGetPort(8080, "/orders", 100, 4)},
-		{class: "gunicorn", port: 8000, loadName: "api", loadDesc: "40 req/s of the orders view, 2 conns", load: httpGetPort(8000, "/orders", 40, 2)},
-		{class: "node", port: 3000, loadName: "api", loadDesc: "100 req/s of the orders view, 4 conns", load: httpGetPort(3000, "/orders", 100, 4)},
-	} {
-		kp := kubeProbes(s.port, "/healthz")
-		trickle := httpGetPort(s.port, "/orders", 0.5, 1)
-		batch = append(batch,
-			&Scenario{Class: s.class, Name: "idle", Desc: "started, no clients", Machines: round5, Load: idle},
-			&Scenario{Class: s.class, Name: "probes", Desc: fmt.Sprintf("kubelet liveness + readiness every 10 s (httpGet :%d/healthz), no clients", s.port), Machines: round5, Load: kp},
-			&Scenario{Class: s.class, Name: "trickle", Desc: "one GET of the orders view every 2 s, and the probes", Machines: round5, Load: func(ctx context.Context, p *Pod) error {
-				return parallel(ctx, func(ctx context.Context) error { return kp(ctx, p) }, func(ctx context.Context) error { return trickle(ctx, p) })
-			}},
-			&Scenario{Class: s.class, Name: s.loadName, Desc: s.loadDesc, Machines: round5, Load: s.load},
-		)
-	}
-	scenarios = append(scenarios, round(5, batch)...)
+	scenarios = append(scenarios, holdoutRound(5, round5, []holdoutService{
+		orders("tomcat", 8080, "100 req/s of the orders servlet, 4 conns", 100, 4),
+		orders("gunicorn", 8000, "40 req/s of the orders view, 2 conns", 40, 2),
+		orders("node", 3000, "100 req/s of the orders view, 4 conns", 100, 4),
+	})...)
 }
 
 // ordersRows is how many rows each app's orders view renders: a little real

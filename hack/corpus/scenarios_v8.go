@@ -47,32 +47,17 @@ func init() {
 	}
 	classOrder = append(classOrder, "influxdb", "uwsgi", "webfs")
 
-	type service struct {
-		class, probe, trickle, loadName, loadDesc string
-		port                                      int
-		load                                      func(context.Context, *Pod) error
-	}
-	var batch []*Scenario
-	for _, s := range []service{
-		{class: "influxdb", port: 8086, probe: "/ping", trickle: "/query?q=SHOW+DATABASES",
+	scenarios = append(scenarios, holdoutRound(6, round6, []holdoutService{
+		{class: "influxdb", port: 8086, probe: "/ping",
+			trickleDesc: "one GET of /query?q=SHOW+DATABASES every 2 s", trickle: httpGetPort(8086, "/query?q=SHOW+DATABASES", 0.5, 1),
 			loadName: "dashboards", loadDesc: "20 req/s of a dashboard query over InfluxDB's own runtime statistics, 2 conns", load: httpGetPort(8086, influxDashboard, 20, 2)},
-		{class: "uwsgi", port: 8080, probe: "/healthz", trickle: "/orders",
+		{class: "uwsgi", port: 8080, probe: "/healthz",
+			trickleDesc: "one GET of /orders every 2 s", trickle: httpGetPort(8080, "/orders", 0.5, 1),
 			loadName: "api", loadDesc: "40 req/s of the orders view, 2 conns", load: httpGetPort(8080, "/orders", 40, 2)},
-		{class: "webfs", port: 80, probe: "/", trickle: "/index.html",
+		{class: "webfs", port: 80, probe: "/",
+			trickleDesc: "one GET of /index.html every 2 s", trickle: httpGetPort(80, "/index.html", 0.5, 1),
 			loadName: "small-pages", loadDesc: "50 req/s of the 4 KiB page, 2 conns", load: httpGetPort(80, "/4k.html", 50, 2)},
-	} {
-		kp := kubeProbes(s.port, s.probe)
-		trickle := httpGetPort(s.port, s.trickle, 0.5, 1)
-		batch = append(batch,
-			&Scenario{Class: s.class, Name: "idle", Desc: "started, no clients", Machines: round6, Load: idle},
-			&Scenario{Class: s.class, Name: "probes", Desc: fmt.Sprintf("kubelet liveness + readiness every 10 s (httpGet :%d%s), no clients", s.port, s.probe), Machines: round6, Load: kp},
-			&Scenario{Class: s.class, Name: "trickle", Desc: "one GET of " + s.trickle + " every 2 s, and the probes", Machines: round6, Load: func(ctx context.Context, p *Pod) error {
-				return parallel(ctx, func(ctx context.Context) error { return kp(ctx, p) }, func(ctx context.Context) error { return trickle(ctx, p) })
-			}},
-			&Scenario{Class: s.class, Name: s.loadName, Desc: s.loadDesc, Machines: round6, Load: s.load},
-		)
-	}
-	scenarios = append(scenarios, round(6, batch)...)
+	})...)
 }
 
 // startInfluxDB runs Debian's influxd with its directories in the pod and
