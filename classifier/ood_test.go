@@ -45,10 +45,7 @@ func TestStructureGuardRefusesAnotherProcessStructure(t *testing.T) {
 	known[FThreadsPerProcess] = 12 // between the loads' thread counts
 	// Rates in the class's range, but 108 threads per process in two
 	// processes: another server's build, as varnish beside apache.
-	other := append([]float64(nil), raw[0]...)
-	other[FLogProcesses] = math.Log10(1 + 2)
-	other[FThreadsPerProcess] = 108
-	other[FLogThreads] = math.Log10(1 + 216)
+	other := builtOtherwise(raw[0])
 
 	cases := []struct {
 		name          string
@@ -116,25 +113,38 @@ func TestScaleLimitsScalesBothGuards(t *testing.T) {
 	}
 }
 
-func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
+// twoClassGuard fits the guard on two classes of oodRows (apache and nginx
+// where a test names them) and returns it with a window of the first.
+func twoClassGuard() (*OODGuard, []float64) {
 	rng := rand.New(rand.NewSource(5))
 	raw, y, groups := oodRows(rng, 12, 8)
 	r1, _, g1 := oodRows(rng, 12, 8)
 	for i := range r1 {
 		raw, y, groups = append(raw, r1[i]), append(y, 1), append(groups, 100+g1[i])
 	}
-	guard := FitOOD(raw, y, groups, 2, DefaultOODConfig())
+	return FitOOD(raw, y, groups, 2, DefaultOODConfig()), raw[0]
+}
+
+// builtOtherwise is a copy of x with varnish's structure: 2 processes of 108
+// threads each, where oodRows's classes run 1–22 threads per process.
+func builtOtherwise(x []float64) []float64 {
+	o := append([]float64(nil), x...)
+	o[FLogProcesses], o[FThreadsPerProcess], o[FLogThreads] = math.Log10(1+2), 108, math.Log10(1+216)
+	return o
+}
+
+func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
+	guard, window := twoClassGuard()
 	m := ModelFunc{Labels: []string{"apache", "nginx"}, Func: func([]float64) ([]float64, error) { return []float64{0.9, 0.1}, nil }}
 	c, err := New(m, make([]float64, NumFeatures), guard, DefaultThresholds(), nil, Manifest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := append([]float64(nil), raw[0]...)
+	known := append([]float64(nil), window...)
 	if r := c.ClassifyFeatures(known, 6); r.Status != StatusClassified || r.Class != "apache" {
 		t.Fatalf("a window of the class: %+v", r)
 	}
-	other := append([]float64(nil), raw[0]...)
-	other[FLogProcesses], other[FThreadsPerProcess], other[FLogThreads] = math.Log10(1+2), 108, math.Log10(1+216)
+	other := builtOtherwise(window)
 	r := c.ClassifyFeatures(other, 6)
 	if r.Status != StatusUnknown || r.Distance <= 1 || !strings.Contains(r.Reason, "process structure") {
 		t.Errorf("another process structure: %+v, want unknown for the process structure", r)
@@ -153,21 +163,14 @@ func TestAnAnswerOutsideTheClassStructureSaysSo(t *testing.T) {
 }
 
 func TestTheGuardYieldsToAClearWinnerButTheStructureGateDoesNot(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
-	raw, y, groups := oodRows(rng, 12, 8)
-	r1, _, g1 := oodRows(rng, 12, 8)
-	for i := range r1 {
-		raw, y, groups = append(raw, r1[i]), append(y, 1), append(groups, 100+g1[i])
-	}
-	guard := FitOOD(raw, y, groups, 2, DefaultOODConfig())
+	guard, window := twoClassGuard()
 	// New rates, the class's structure: a known service under a new load.
-	rates := append([]float64(nil), raw[0]...)
+	rates := append([]float64(nil), window...)
 	for j := 0; j < firstProcessFeature; j++ {
 		rates[j] += 40
 	}
 	// The rates of the class, another structure: a service built otherwise.
-	shape := append([]float64(nil), raw[0]...)
-	shape[FLogProcesses], shape[FThreadsPerProcess], shape[FLogThreads] = math.Log10(1+2), 108, math.Log10(1+216)
+	shape := builtOtherwise(window)
 	if whole, s := guard.Ratios(0, rates, 1); whole <= 1 || s > 1 {
 		t.Fatalf("the new-rates window: ratios %.2f, %.2f; want only the guard over all features out", whole, s)
 	}
