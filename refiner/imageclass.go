@@ -22,20 +22,19 @@ import (
 //     agree on that much), with the family's probability as its confidence;
 //   - any other answer becomes unknown.
 //
-// The explanation is the new answer's head followed by the reason (what the
-// behaviour resembled), so readers of the explanation's form still parse it. Only the image's own
-// guess counts: the webhook writes image-class unknown for a guess from
+// The result's Reason says what the behaviour resembled. Only the image's
+// own guess counts: the webhook writes image-class unknown for a guess from
 // declared ports or the author's hint, which are no evidence against
 // behaviour; a pod whose main containers' images disagree
 // (container-classes) is left alone, as is a model that lists no classes.
-// It returns the result and reason to use, and whether it changed anything.
-func outsideModel(w waiting, e classifier.Explanation, m classifier.Manifest) (classifier.Result, string, bool) {
+// It returns the result to use, and whether it changed anything.
+func outsideModel(w waiting, e classifier.Explanation, m classifier.Manifest) (classifier.Result, bool) {
 	res := e.Result
 	img := w.Annotations[api.ImageClassAnnotation]
 	if res.Status != classifier.StatusClassified || !w.Annotated || len(m.Classes) == 0 ||
 		img == "" || img == api.ClassUnknown || w.Annotations[api.ContainerClassesAnnotation] != "" ||
 		slices.Contains(m.Classes, img) {
-		return res, "", false
+		return res, false
 	}
 	fam := ""
 	if w.Annotations[api.SourceAnnotation] == api.SourceImage {
@@ -58,11 +57,11 @@ func outsideModel(w waiting, e classifier.Explanation, m classifier.Manifest) (c
 		}
 		out.Reason = fmt.Sprintf("%s%s, a class the model does not know, and its behaviour is a %s's (nearest class %s %.2f)",
 			api.ImageOutsideModelNote, img, fam, res.Predicted, res.Confidence)
-		return out, out.Reason, true
+		return out, true
 	}
 	out := classifier.Result{Class: api.ClassUnknown, Status: classifier.StatusUnknown, Confidence: res.Confidence,
 		Samples: res.Samples, Predicted: res.Predicted, Distance: res.Distance, FeatureSet: res.FeatureSet}
 	out.Reason = fmt.Sprintf("%s%s, a class the model does not know, and its behaviour resembles %s (%.2f)",
 		api.ImageOutsideModelNote, img, resembled, res.Confidence)
-	return out, out.Reason, true
+	return out, true
 }

@@ -234,8 +234,10 @@ func (r *Refiner) Tick(ctx context.Context) (TickStats, error) {
 				expl = e.String()
 			}
 			outside := ""
-			if o, why, changed := outsideModel(w, e, model.Manifest()); changed {
-				res, expl = o, classifier.Explanation{Result: o}.String()+"; "+why
+			if o, changed := outsideModel(w, e, model.Manifest()); changed {
+				// The new answer's head, then why: readers of the
+				// explanation's form still parse it.
+				res, expl = o, classifier.Explanation{Result: o}.String()+"; "+o.Reason
 				outside = w.Annotations[api.ImageClassAnnotation]
 			}
 			d := decide(w, res, expl, model.Manifest().ModelVersion, now, r.SetClassLabel)
