@@ -60,18 +60,27 @@ func payload(n int) []byte {
 	return b
 }
 
-// httpload: GET -url at -rate requests/s over -conns connections.
+// httpload: GET -url at -rate requests/s over -conns connections; with
+// -body, POST that JSON body instead.
 func httpLoadMain(args []string) int {
 	fs := flag.NewFlagSet("httpload", flag.ExitOnError)
 	url := fs.String("url", "", "URL (several separated by |, taken in turn)")
 	rate := fs.Float64("rate", 1, "requests per second")
 	conns := fs.Int("conns", 1, "concurrent connections")
 	dur := fs.Duration("duration", time.Minute, "how long")
+	body := fs.String("body", "", "POST this JSON body instead of a GET")
 	fs.Parse(args)
 	urls := strings.Split(*url, "|")
 	cl := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conns}}
 	pace(*conns, *rate, time.Now().Add(*dur), func(w int, rng *rand.Rand) error {
-		resp, err := cl.Get(urls[rng.Intn(len(urls))])
+		u := urls[rng.Intn(len(urls))]
+		var resp *http.Response
+		var err error
+		if *body != "" {
+			resp, err = cl.Post(u, "application/json", strings.NewReader(*body))
+		} else {
+			resp, err = cl.Get(u)
+		}
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ PKGS=(mariadb-server sysbench postgresql postgresql-contrib redis-server redis-t
 	nginx apache2 apache2-utils wrk mosquitto mosquitto-clients haproxy iproute2 util-linux procps
 	rabbitmq-server zookeeper etcd-server prometheus lighttpd varnish caddy nats-server beanstalkd mini-httpd
 	tomcat10 default-jdk-headless gunicorn nodejs influxdb uwsgi uwsgi-plugin-python3 webfs
+	yaws prometheus-alertmanager starman
 	prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter)
 # shellcheck source=hack/apt.sh
 source hack/apt.sh # the script runs from the repository root (cd above)
@@ -34,7 +35,7 @@ apt_install "${PKGS[@]}"
 
 # Stop the distribution services if anything started them: each recorded
 # server runs in its own namespace, but they would compete for CPU.
-for svc in mariadb postgresql redis-server memcached nginx apache2 mosquitto haproxy rabbitmq-server zookeeper etcd prometheus lighttpd varnish caddy nats-server beanstalkd mini-httpd tomcat10 influxdb uwsgi webfs prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter; do
+for svc in mariadb postgresql redis-server memcached nginx apache2 mosquitto haproxy rabbitmq-server zookeeper etcd prometheus lighttpd varnish caddy nats-server beanstalkd mini-httpd tomcat10 influxdb uwsgi webfs yaws prometheus-alertmanager prometheus-mysqld-exporter prometheus-postgres-exporter prometheus-redis-exporter; do
 	if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 	elif [[ -x /etc/init.d/$svc ]]; then
