@@ -24,16 +24,29 @@ type OODConfig struct {
 	// MinLimit is the smallest distance limit of any class, so a class whose
 	// held-out pods all fell inside its box still tolerates some spread.
 	MinLimit float64 `json:"min_limit"`
+	// CVScaleFloor is the smallest scale of a coefficient-of-variation
+	// feature (cpu_cv, rx_rate_cv, tx_rate_cv, processes_cv, sockets_cv).
+	// Most windows have a constant process and socket count, so those
+	// features' IQR is 0 over every class and ScaleFloor leaves them the
+	// absolute 1e-3: one more process in one sample of a minute then lies
+	// hundreds of scales out, at the z cap. 0 keeps that.
+	CVScaleFloor float64 `json:"cv_scale_floor,omitempty"`
 	// Structure, when set, configures a second guard over the process
 	// structure alone (processes, threads, file descriptors, sockets), fitted
 	// for the process feature set only: see OODGuard.Structure.
 	Structure *OODConfig `json:"structure,omitempty"`
 }
 
-// DefaultOODConfig returns the guard podclass ships with.
+// DefaultOODConfig returns the guard podclass ships with. The structure
+// gate's CV features have a floor of 0.1: without it the limits of five of
+// the twelve classes were a single capped processes_cv or sockets_cv (6/√8 =
+// 2.12), whatever the rest of the structure said. Leave-machine-out it
+// answers more known pods and refuses more left-out classes; the guard over
+// all features keeps its old scales, which the same run did not favour
+// (docs/evaluation.md, "A floor for the variation of the process count").
 func DefaultOODConfig() OODConfig {
 	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1,
-		Structure: &OODConfig{ZCap: 6, Quantile: 1, Margin: 1, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1}}
+		Structure: &OODConfig{ZCap: 6, Quantile: 1, Margin: 1, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1, CVScaleFloor: 0.1}}
 }
 
 // OODGuard measures how far a raw feature vector is from the training pods
@@ -301,6 +314,9 @@ func classStats(raw [][]float64, rows []int, global []float64, cfg OODConfig, nf
 			}
 		}
 		fl := math.Max(cfg.ScaleFloor*global[j], 1e-3)
+		if cvFeature(j) {
+			fl = math.Max(fl, cfg.CVScaleFloor)
+		}
 		lo[j], hi[j] = quantileInPlace(col, cfg.RangeQuantile), quantileInPlace(col, 1-cfg.RangeQuantile)
 		scale[j], has[j] = math.Max(s, fl), true
 	}
@@ -332,4 +348,13 @@ func robust(raw [][]float64, rows []int, j int) (med, scale float64, ok bool) {
 	med = quantileInPlace(col, 0.5)
 	q3 := quantileInPlace(col, 0.75)
 	return med, (q3 - q1) / 1.349, true
+}
+
+// cvFeature reports whether feature j is a coefficient of variation.
+func cvFeature(j int) bool {
+	switch j {
+	case FCPUCV, FRxRateCV, FTxRateCV, FProcessesCV, FSocketsCV:
+		return true
+	}
+	return false
 }

@@ -208,3 +208,43 @@ func TestTheGuardYieldsToAClearWinnerButTheStructureGateDoesNot(t *testing.T) {
 		})
 	}
 }
+
+// TestCVScaleFloorKeepsOneExtraProcessOffTheCap checks the floor of the
+// coefficient-of-variation features: a class whose process count never moved
+// in training has an IQR of 0 for processes_cv, and without a floor one extra
+// process in one sample of a minute (CV ≈ 0.3) lies at the z cap, so the
+// farthest held-out load — the limit — is wherever that happened to a known
+// pod, not what its structure says.
+func TestCVScaleFloorKeepsOneExtraProcessOffTheCap(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	raw, y, groups := oodRows(rng, 10, 6)
+	flicker := append([]float64(nil), raw[0]...)
+	flicker[FProcessesCV] = 0.3
+	cases := []struct {
+		name    string
+		floor   float64
+		wantZ   float64
+		wantCap bool
+	}{
+		{"no floor: at the cap", 0, 6, true},
+		{"floor 0.1: three scales", 0.1, 3, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultOODConfig()
+			cfg.Structure = nil
+			cfg.CVScaleFloor = tc.floor
+			g := FitOOD(raw, y, groups, 1, cfg)
+			z := g.z(0, FProcessesCV, flicker[FProcessesCV])
+			if math.Abs(z-tc.wantZ) > 1e-9 {
+				t.Errorf("processes_cv z = %v, want %v", z, tc.wantZ)
+			}
+			if capped := z >= g.ZCap; capped != tc.wantCap {
+				t.Errorf("capped = %v, want %v", capped, tc.wantCap)
+			}
+			if s := g.Scale[0][FLogProcesses]; tc.floor > 0 && s >= tc.floor {
+				t.Errorf("log_processes scale %v: the floor is for CV features only", s)
+			}
+		})
+	}
+}
