@@ -155,23 +155,25 @@ func TestShippedModelOnForeignServicesRecordedAfterItsDesign(t *testing.T) {
 	atLeast(t, "foreign pods answered unknown", op.ForeignUnknown, foreignHoldoutFloor)
 }
 
-// foreignHoldoutFloor is what the shipped model refused of the holdout's 72
-// pods when they were recorded (2026-12-07): 24 of 72, 0.333 (7, 14 and 3
-// of the three rounds' 24) — the target is 0.90, far off; the floor
-// keeps what is reached. Single-threaded C servers (beanstalkd, mini-httpd,
-// webfsd) are answered mosquitto, NATS and Node.js memcached, InfluxDB etcd,
-// Tomcat's JVM mysql, uWSGI's master and workers nginx: built like those,
-// idle like them (docs/evaluation.md).
-const foreignHoldoutFloor = 0.33
+// foreignHoldoutFloor is what the shipped model refused of the holdout's 96
+// pods when they were recorded (2026-12-07): 44 of 96, 0.458 (7, 14, 3 and
+// 20 of the four rounds' 24) — the target is 0.90, far off; the
+// floor keeps what is reached. Single-threaded C servers (beanstalkd,
+// mini-httpd, webfsd) are answered mosquitto, NATS and Node.js memcached,
+// InfluxDB etcd, Tomcat's JVM mysql, uWSGI's master and workers nginx,
+// Alertmanager under traffic prometheus: built like those, idle like them
+// (docs/evaluation.md).
+const foreignHoldoutFloor = 0.45
 
 // Floors measured on corpus v2 with the shipped configuration (2026-12-07,
 // four machine shapes, 392 known pods with 13–15 loads per class, near-idle
 // ones included, thresholds calibrated on held-out loads to the issue's
 // precision 0.98, the process structure gated on its own, the guard over all
 // features yielding to an answer ten times the runner-up's;
-// docs/evaluation.md): leave-machine-out precision of classified 0.989,
-// coverage 0.957 and unknown on known pods 0.033 — the 0.98, 0.95
-// and 0.05 are the floors and the ceiling —, real foreign pods refused 0.833
+// docs/evaluation.md; the structure gate's CV features floored at 0.1):
+// leave-machine-out precision of classified 0.990, coverage 0.964 and
+// unknown on known pods 0.023 — the 0.98, 0.95 and 0.05 are the
+// floors and the ceiling —, real foreign pods refused 0.833
 // (target 0.90, missed: the floor keeps what is reached), base and core set
 // precision 0.984 and 1.000 (the 0.95 is the floor).
 var leaveMachineOutFloor = struct {
