@@ -39,8 +39,9 @@ type OODConfig struct {
 
 // DefaultOODConfig returns the guard podclass ships with. The structure
 // gate's CV features have a floor of 0.1: without it the limits of five of
-// the twelve classes were a single capped processes_cv or sockets_cv (6/√8 =
-// 2.12), whatever the rest of the structure said. Leave-machine-out it
+// the twelve classes were one capped processes_cv or sockets_cv (6/√8 ≈
+// 2.12) and of two more two of them (3.0), whatever the rest of the
+// structure said. Leave-machine-out it
 // answers more known pods and refuses more left-out classes; the guard over
 // all features keeps its old scales, which the same run did not favour
 // (docs/evaluation.md, "A floor for the variation of the process count").
