@@ -42,8 +42,10 @@ type OODConfig struct {
 // the twelve classes were one capped processes_cv or sockets_cv (6/√8 ≈
 // 2.12) and of two more two of them (3.0), whatever the rest of the
 // structure said. Leave-machine-out it
-// answers more known pods and refuses more left-out classes; the guard over
-// all features keeps its old scales, which the same run did not favour
+// answers more known pods and refuses more left-out classes; held out by
+// scenario it refuses 8 known pods whose new load changed their socket or
+// process counts, none of which it had answered wrongly. The guard over all
+// features keeps its old scales, which the same run did not favour
 // (docs/evaluation.md, "A floor for the variation of the process count").
 func DefaultOODConfig() OODConfig {
 	return OODConfig{ZCap: 6, Quantile: 0.95, Margin: 1.25, ScaleFloor: 0.1, RangeQuantile: 0.02, MinLimit: 1,
