@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,14 +59,19 @@ func httpGet(path string, rate float64, conns int) func(context.Context, *Pod) e
 	return httpGetPort(80, path, rate, conns)
 }
 
-// httpGetPort is httpGet for a server listening on port.
+// httpGetPort is httpGet for a server listening on port. path may name
+// several paths separated by |, taken in turn.
 func httpGetPort(port int, path string, rate float64, conns int) func(context.Context, *Pod) error {
 	return func(ctx context.Context, p *Pod) error {
 		host := p.SrvIP
 		if port != 80 {
 			host += ":" + itoa(port)
 		}
-		return helper("httpload", "-url", "http://"+host+path, "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
+		urls := strings.Split(path, "|")
+		for i, u := range urls {
+			urls[i] = "http://" + host + u
+		}
+		return helper("httpload", "-url", strings.Join(urls, "|"), "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
 	}
 }
 
