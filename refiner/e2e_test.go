@@ -263,6 +263,10 @@ type patchCall struct {
 	err error
 }
 
+// String shows the apiserver's answer, so a failure says which error a
+// patch met rather than the error's address.
+func (c patchCall) String() string { return fmt.Sprintf("%s: %v", c.pod, c.err) }
+
 func (c *patchRecorder) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 	if c.hold != nil && c.hold.pass() {
 		ctx = context.WithoutCancel(ctx)
