@@ -455,3 +455,12 @@ backend be
 	}
 	return p.waitTCP(ctx, p.SrvIP+":80", 30*time.Second)
 }
+
+// addClasses registers added classes in the recorder's class table and
+// appends them to classOrder, in the order given.
+func addClasses(cs ...*Class) {
+	for _, c := range cs {
+		classes[c.Name] = c
+		classOrder = append(classOrder, c.Name)
+	}
+}

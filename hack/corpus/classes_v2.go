@@ -14,39 +14,36 @@ import (
 // but never given to the classifier as known classes, so evaluation can
 // measure foreign → unknown on real pods.
 func init() {
-	for name, c := range map[string]*Class{
-		"rabbitmq": {Name: "rabbitmq", Container: "rabbitmq",
+	addClasses(
+		&Class{Name: "rabbitmq", Container: "rabbitmq",
 			Images: []string{"rabbitmq:3.13", "docker.io/library/rabbitmq:3.12-alpine", "bitnami/rabbitmq:3.13"},
 			Apps:   []string{"events-broker", "rabbitmq", "jobs-mq", "notify-bus"},
 			Start:  startRabbitMQ},
-		"zookeeper": {Name: "zookeeper", Container: "zookeeper",
+		&Class{Name: "zookeeper", Container: "zookeeper",
 			Images: []string{"zookeeper:3.8", "docker.io/library/zookeeper:3.9", "bitnami/zookeeper:3.8"},
 			Apps:   []string{"zk", "zookeeper", "coord", "kafka-zk"},
 			Start:  startZooKeeper},
-		"etcd": {Name: "etcd", Container: "etcd",
+		&Class{Name: "etcd", Container: "etcd",
 			Images: []string{"quay.io/coreos/etcd:v3.5.15", "bitnami/etcd:3.5", "gcr.io/etcd-development/etcd:v3.5.16"},
 			Apps:   []string{"config-store", "etcd", "lock-svc", "registry-kv"},
 			Start:  startEtcd},
-		"prometheus": {Name: "prometheus", Container: "prometheus",
+		&Class{Name: "prometheus", Container: "prometheus",
 			Images: []string{"prom/prometheus:v2.53.0", "quay.io/prometheus/prometheus:v2.54.1", "bitnami/prometheus:2.53"},
 			Apps:   []string{"monitoring", "prometheus", "metrics-store", "prom-k8s"},
 			Start:  startPrometheus},
-		"lighttpd": {Name: "lighttpd", Container: "lighttpd", Foreign: true,
+		&Class{Name: "lighttpd", Container: "lighttpd", Foreign: true,
 			Images: []string{"sebp/lighttpd:latest", "rtsp/lighttpd:1.4"},
 			Apps:   []string{"mirror", "static-files", "cdn-origin"},
 			Start:  startLighttpd},
-		"varnish": {Name: "varnish", Container: "varnish", Foreign: true,
+		&Class{Name: "varnish", Container: "varnish", Foreign: true,
 			Images: []string{"varnish:7.5", "docker.io/library/varnish:7.4"},
 			Apps:   []string{"http-cache", "varnish", "edge-cache"},
 			Start:  startVarnish},
-		"caddy": {Name: "caddy", Container: "caddy", Foreign: true,
+		&Class{Name: "caddy", Container: "caddy", Foreign: true,
 			Images: []string{"caddy:2.8", "docker.io/library/caddy:2.7-alpine"},
 			Apps:   []string{"site", "caddy", "landing"},
 			Start:  startCaddy},
-	} {
-		classes[name] = c
-	}
-	classOrder = append(classOrder, "rabbitmq", "zookeeper", "etcd", "prometheus", "lighttpd", "varnish", "caddy")
+	)
 	sidecars = map[string]*Sidecar{
 		"mysql": {Name: "mysqld-exporter", Image: "prom/mysqld-exporter:v0.15.1", Port: 9104, Args: func(p *Pod) ([]string, []string) {
 			return []string{"prometheus-mysqld-exporter", "--web.listen-address=:9104"},

@@ -62,6 +62,12 @@ func httpGet(path string, rate float64, conns int) func(context.Context, *Pod) e
 // httpGetPort is httpGet for a server listening on port. path may name
 // several paths separated by |, taken in turn.
 func httpGetPort(port int, path string, rate float64, conns int) func(context.Context, *Pod) error {
+	return httpLoadPort(port, path, "", rate, conns)
+}
+
+// httpLoadPort runs httpload against port: GETs of path (several paths
+// separated by | are taken in turn), or, with a body, POSTs of that JSON body.
+func httpLoadPort(port int, path, body string, rate float64, conns int) func(context.Context, *Pod) error {
 	return func(ctx context.Context, p *Pod) error {
 		host := p.SrvIP
 		if port != 80 {
@@ -71,7 +77,11 @@ func httpGetPort(port int, path string, rate float64, conns int) func(context.Co
 		for i, u := range urls {
 			urls[i] = "http://" + host + u
 		}
-		return helper("httpload", "-url", strings.Join(urls, "|"), "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
+		args := []string{"-url", strings.Join(urls, "|"), "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur"}
+		if body != "" {
+			args = append(args, "-body", body)
+		}
+		return helper("httpload", args...)(ctx, p)
 	}
 }
 

@@ -31,24 +31,21 @@ import (
 var round4 = []string{"cpu1", "cpu2"}
 
 func init() {
-	for name, c := range map[string]*Class{
-		"nats": {Name: "nats", Container: "nats", Foreign: true,
+	addClasses(
+		&Class{Name: "nats", Container: "nats", Foreign: true,
 			Images: []string{"nats:2.10", "docker.io/library/nats:2.9-alpine"},
 			Apps:   []string{"events", "nats", "msg-bus"},
 			Start:  startNATS},
-		"beanstalkd": {Name: "beanstalkd", Container: "beanstalkd", Foreign: true,
+		&Class{Name: "beanstalkd", Container: "beanstalkd", Foreign: true,
 			Images: []string{"schickling/beanstalkd:1.12", "docker.io/bodsch/docker-beanstalkd:1.12"},
 			Apps:   []string{"jobs", "beanstalkd", "work-queue"},
 			Start:  startBeanstalkd},
-		"mini-httpd": {Name: "mini-httpd", Container: "mini-httpd",
+		&Class{Name: "mini-httpd", Container: "mini-httpd",
 			Foreign: true,
 			Images:  []string{"acme/mini-httpd:1.30", "docker.io/tiny/mini_httpd:1.30"},
 			Apps:    []string{"docs", "mini-httpd", "status-page"},
 			Start:   startMiniHTTPD},
-	} {
-		classes[name] = c
-	}
-	classOrder = append(classOrder, "nats", "beanstalkd", "mini-httpd")
+	)
 
 	scenarios = append(scenarios, holdoutRound(4, round4, []holdoutService{
 		{class: "nats", port: 4222,

@@ -24,23 +24,20 @@ import (
 var round5 = []string{"cpu1", "cpu2"}
 
 func init() {
-	for name, c := range map[string]*Class{
-		"tomcat": {Name: "tomcat", Container: "tomcat", Foreign: true,
+	addClasses(
+		&Class{Name: "tomcat", Container: "tomcat", Foreign: true,
 			Images: []string{"tomcat:10.1-jdk17", "docker.io/library/tomcat:10.1"},
 			Apps:   []string{"orders-api", "tomcat", "billing"},
 			Start:  startTomcat},
-		"gunicorn": {Name: "gunicorn", Container: "app", Foreign: true,
+		&Class{Name: "gunicorn", Container: "app", Foreign: true,
 			Images: []string{"registry.example.com/shop/checkout:2.3", "ghcr.io/acme/inventory-api:1.8"},
 			Apps:   []string{"checkout", "inventory-api", "pyapp"},
 			Start:  startGunicorn},
-		"node": {Name: "node", Container: "web", Foreign: true,
+		&Class{Name: "node", Container: "web", Foreign: true,
 			Images: []string{"registry.example.com/web/storefront:3.2", "ghcr.io/acme/bff:0.9"},
 			Apps:   []string{"storefront", "bff", "node-web"},
 			Start:  startNode},
-	} {
-		classes[name] = c
-	}
-	classOrder = append(classOrder, "tomcat", "gunicorn", "node")
+	)
 
 	orders := func(class string, port int, loadDesc string, rate float64, conns int) holdoutService {
 		return holdoutService{class: class, port: port, probe: "/healthz",

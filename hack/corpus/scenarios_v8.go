@@ -29,23 +29,20 @@ var round6 = []string{"cpu1", "cpu2"}
 const influxDashboard = "/query?db=_internal&q=SELECT+mean%28%22HeapInUse%22%29+FROM+%22runtime%22+WHERE+time+%3E+now%28%29+-+5m+GROUP+BY+time%2810s%29"
 
 func init() {
-	for name, c := range map[string]*Class{
-		"influxdb": {Name: "influxdb", Container: "influxdb", Foreign: true,
+	addClasses(
+		&Class{Name: "influxdb", Container: "influxdb", Foreign: true,
 			Images: []string{"influxdb:1.8", "docker.io/library/influxdb:1.6-alpine"},
 			Apps:   []string{"metrics-db", "influxdb", "tsdb"},
 			Start:  startInfluxDB},
-		"uwsgi": {Name: "uwsgi", Container: "app", Foreign: true,
+		&Class{Name: "uwsgi", Container: "app", Foreign: true,
 			Images: []string{"registry.example.com/shop/cart:4.1", "ghcr.io/acme/pricing:2.0"},
 			Apps:   []string{"cart", "pricing", "pyapi"},
 			Start:  startUWSGI},
-		"webfs": {Name: "webfs", Container: "web", Foreign: true,
+		&Class{Name: "webfs", Container: "web", Foreign: true,
 			Images: []string{"registry.example.com/web/docs:1.0", "ghcr.io/acme/static-site:5"},
 			Apps:   []string{"docs-site", "static", "help"},
 			Start:  startWebfs},
-	} {
-		classes[name] = c
-	}
-	classOrder = append(classOrder, "influxdb", "uwsgi", "webfs")
+	)
 
 	scenarios = append(scenarios, holdoutRound(6, round6, []holdoutService{
 		{class: "influxdb", port: 8086, probe: "/ping",

@@ -27,23 +27,20 @@ import (
 var round7 = []string{"cpu1", "cpu2"}
 
 func init() {
-	for name, c := range map[string]*Class{
-		"yaws": {Name: "yaws", Container: "web", Foreign: true,
+	addClasses(
+		&Class{Name: "yaws", Container: "web", Foreign: true,
 			Images: []string{"registry.example.com/erl/portal:1.4", "ghcr.io/acme/yaws-app:2.1"},
 			Apps:   []string{"portal", "erlweb", "status-page"},
 			Start:  startYaws},
-		"alertmanager": {Name: "alertmanager", Container: "alertmanager", Foreign: true,
+		&Class{Name: "alertmanager", Container: "alertmanager", Foreign: true,
 			Images: []string{"quay.io/prometheus/alertmanager:v0.25.0", "prom/alertmanager:v0.25.0"},
 			Apps:   []string{"alertmanager", "alerts", "am-main"},
 			Start:  startAlertmanager},
-		"starman": {Name: "starman", Container: "app", Foreign: true,
+		&Class{Name: "starman", Container: "app", Foreign: true,
 			Images: []string{"registry.example.com/shop/legacy-api:7.2", "ghcr.io/acme/perl-api:3.0"},
 			Apps:   []string{"legacy-api", "perl-api", "catalog"},
 			Start:  startStarman},
-	} {
-		classes[name] = c
-	}
-	classOrder = append(classOrder, "yaws", "alertmanager", "starman")
+	)
 
 	fire := alertBatch(5)
 	scenarios = append(scenarios, holdoutRound(7, round7, []holdoutService{
@@ -51,12 +48,12 @@ func init() {
 			trickleDesc: "one GET of the orders page every 2 s", trickle: httpGetPort(8080, "/orders.yaws", 0.5, 1),
 			loadName: "api", loadDesc: "100 req/s of the orders page, 4 conns", load: httpGetPort(8080, "/orders.yaws", 100, 4)},
 		{class: "alertmanager", port: 9093, probe: "/-/healthy",
-			trickleDesc: "a Prometheus resending 5 firing alerts every 2 s", trickle: httpPostPort(9093, "/api/v2/alerts", fire, 0.5, 1),
+			trickleDesc: "a Prometheus resending 5 firing alerts every 2 s", trickle: httpLoadPort(9093, "/api/v2/alerts", fire, 0.5, 1),
 			loadName: "alerts", loadDesc: "20 batches/s of 20 alerts from 2 senders, and a dashboard polling alerts, groups and silences 10 req/s over 2 conns",
 			load: func(ctx context.Context, p *Pod) error {
 				return parallel(ctx,
 					func(ctx context.Context) error {
-						return httpPostPort(9093, "/api/v2/alerts", alertBatch(20), 20, 2)(ctx, p)
+						return httpLoadPort(9093, "/api/v2/alerts", alertBatch(20), 20, 2)(ctx, p)
 					},
 					func(ctx context.Context) error {
 						return httpGetPort(9093, "/api/v2/alerts|/api/v2/alerts/groups|/api/v2/silences", 10, 2)(ctx, p)
@@ -66,14 +63,6 @@ func init() {
 			trickleDesc: "one GET of the orders view every 2 s", trickle: httpGetPort(5000, "/orders", 0.5, 1),
 			loadName: "api", loadDesc: "40 req/s of the orders view, 2 conns", load: httpGetPort(5000, "/orders", 40, 2)},
 	})...)
-}
-
-// httpPostPort POSTs the JSON body to path at rate over conns connections.
-func httpPostPort(port int, path, body string, rate float64, conns int) func(context.Context, *Pod) error {
-	return func(ctx context.Context, p *Pod) error {
-		u := fmt.Sprintf("http://%s:%d%s", p.SrvIP, port, path)
-		return helper("httpload", "-url", u, "-body", body, "-rate", fmt.Sprint(rate), "-conns", itoa(conns), "-duration", "@dur")(ctx, p)
-	}
 }
 
 // alertBatch is n firing alerts as a Prometheus sends them to
