@@ -166,11 +166,13 @@ func (c *Classifier) decide(raw []float64, samples int, probsOut *[]float64) (Re
 		probs = make([]float64, k)
 	}
 	var err error
-	if ip, ok := c.model.(intoPredictor); ok {
-		err = ip.PredictInto(probs, x)
+	if f, ok := c.model.(*Forest); ok {
+		// The concrete call lets x and probs stay on the stack; through
+		// the Model interface they escape (two allocations per pod).
+		err = f.PredictInto(probs, x)
 	} else {
 		var p []float64
-		p, err = c.model.Predict(x)
+		p, err = c.model.Predict(append([]float64(nil), x...))
 		if err == nil && len(p) != k {
 			err = fmt.Errorf("model returned %d probabilities for %d classes", len(p), k)
 		}

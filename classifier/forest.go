@@ -133,17 +133,23 @@ func (f *Forest) PredictInto(dst, x []float64) error {
 			dst[m.class] += m.mass
 		}
 	}
-	// Four trees are walked side by side: each step waits for a node from
-	// memory, and four independent walks keep four of those loads in flight
-	// (two walks: 6.0 µs per pod, four: 4.7, BenchmarkClassifyCorpusWithDefaultModel).
+	// Eight trees are walked side by side: each step waits for a node from
+	// memory, and independent walks keep several of those loads in flight.
+	// BenchmarkPredictFeatures: four walks 650–710 ns, eight 515–535 (earlier,
+	// two walks against four: 6.0 against 4.7 µs per pod in
+	// BenchmarkClassifyCorpusWithDefaultModel).
 	roots := f.fastRoots
-	for len(roots) >= 4 {
-		a, b, c, d := f.fastLeaf4(roots[0], roots[1], roots[2], roots[3], x)
+	for len(roots) >= 8 {
+		a, b, c, d, e, g, h, k := f.fastLeaf8(roots[:8], x)
 		vote(a)
 		vote(b)
 		vote(c)
 		vote(d)
-		roots = roots[4:]
+		vote(e)
+		vote(g)
+		vote(h)
+		vote(k)
+		roots = roots[8:]
 	}
 	for _, r := range roots {
 		vote(f.fastLeaf(r, x))
@@ -179,13 +185,17 @@ func right(v, t float64) int32 {
 	return 1
 }
 
-// fastLeaf4 walks four trees at once and returns their leaves' indices.
-func (f *Forest) fastLeaf4(i, j, k, l int32, x []float64) (int32, int32, int32, int32) {
+// fastLeaf8 walks eight trees at once and returns their leaves' indices.
+// Eight named walks, not a loop over an array: the compiler keeps them in
+// registers (an [8]int32 lane array measured slower than four walks).
+func (f *Forest) fastLeaf8(r []int32, x []float64) (int32, int32, int32, int32, int32, int32, int32, int32) {
 	nodes := f.fast
+	i, j, k, l, m, n, o, p := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
 	for {
 		a, b, c, d := &nodes[i], &nodes[j], &nodes[k], &nodes[l]
-		if a.feature < 0 && b.feature < 0 && c.feature < 0 && d.feature < 0 {
-			return i, j, k, l
+		e, g, h, q := &nodes[m], &nodes[n], &nodes[o], &nodes[p]
+		if a.feature < 0 && b.feature < 0 && c.feature < 0 && d.feature < 0 && e.feature < 0 && g.feature < 0 && h.feature < 0 && q.feature < 0 {
+			return i, j, k, l, m, n, o, p
 		}
 		if a.feature >= 0 {
 			i = a.next + right(x[a.feature], a.threshold)
@@ -198,6 +208,18 @@ func (f *Forest) fastLeaf4(i, j, k, l int32, x []float64) (int32, int32, int32, 
 		}
 		if d.feature >= 0 {
 			l = d.next + right(x[d.feature], d.threshold)
+		}
+		if e.feature >= 0 {
+			m = e.next + right(x[e.feature], e.threshold)
+		}
+		if g.feature >= 0 {
+			n = g.next + right(x[g.feature], g.threshold)
+		}
+		if h.feature >= 0 {
+			o = h.next + right(x[h.feature], h.threshold)
+		}
+		if q.feature >= 0 {
+			p = q.next + right(x[q.feature], q.threshold)
 		}
 	}
 }

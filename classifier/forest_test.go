@@ -45,8 +45,8 @@ func TestCompiledForestVotesAsTheTrees(t *testing.T) {
 			t.Fatalf("%s set: model is %T, want *Forest", v, c.Variant(v).model)
 		}
 		// The whole forest, and its first few trees: the walk takes the
-		// trees four at a time, then one by one.
-		for _, trees := range []int{len(f.roots), 1, 2, 3, 4, 5, 7} {
+		// trees eight at a time, then one by one.
+		for _, trees := range []int{len(f.roots), 1, 2, 3, 7, 8, 9, 16, 17} {
 			g := *f
 			g.roots, g.fastRoots = f.roots[:trees], f.fastRoots[:trees]
 			t.Run(fmt.Sprintf("%s/%d trees", v, trees), func(t *testing.T) { votesAsTheTrees(t, &g) })

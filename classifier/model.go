@@ -42,8 +42,3 @@ func (m ModelFunc) BestPath([]float64, []string, string) *TreePath { return nil 
 func (m ModelFunc) MarshalJSON() ([]byte, error) {
 	return nil, errors.New("classifier: cannot save a ModelFunc model")
 }
-
-// intoPredictor is implemented by models that predict without allocating.
-type intoPredictor interface {
-	PredictInto(dst, features []float64) error
-}
