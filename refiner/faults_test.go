@@ -311,12 +311,18 @@ func (f *fixture) checkDecidedOnce(pods []*corev1.Pod, want map[string]string) {
 
 // checkLandedOnce checks that the apiserver accepted exactly one patch of
 // each pod from rep. (An event could only be doubled by a second accepted
-// patch.)
+// patch.) A decision the apiserver already shows may still be on its way
+// back to the replica — the patch's answer read, the recorder not yet
+// told — so it first waits, briefly, for each pod's accepted patch.
 func (f *fixture) checkLandedOnce(rep *replica, pods []*corev1.Pod) {
 	f.t.Helper()
 	var names []string
 	for _, p := range pods {
 		names = append(names, p.Name)
+	}
+	deadline := time.Now().Add(landedWait)
+	for !containsAll(rep.patches.landed(), names) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	landed := rep.patches.landed()
 	sort.Strings(names)
@@ -324,6 +330,20 @@ func (f *fixture) checkLandedOnce(rep *replica, pods []*corev1.Pod) {
 	if !slices.Equal(landed, names) {
 		f.t.Errorf("%s's accepted patches: %v, want one of each of %v", rep.name, landed, names)
 	}
+}
+
+// landedWait bounds how long an accepted patch's answer may take to reach
+// the replica after the apiserver stored it.
+const landedWait = 10 * time.Second
+
+// containsAll says whether every name is in have.
+func containsAll(have, names []string) bool {
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkNoPanic(t *testing.T, reps ...*replica) {
