@@ -135,9 +135,8 @@ func (f *Forest) PredictInto(dst, x []float64) error {
 	}
 	// Eight trees are walked side by side: each step waits for a node from
 	// memory, and independent walks keep several of those loads in flight.
-	// BenchmarkPredictFeatures: four walks 650–710 ns, eight 515–535 (earlier,
-	// two walks against four: 6.0 against 4.7 µs per pod in
-	// BenchmarkClassifyCorpusWithDefaultModel).
+	// BenchmarkPredictFeatures in alternated runs: four walks 680–768 ns,
+	// eight 527–624 (docs/benchmarks.md).
 	roots := f.fastRoots
 	for len(roots) >= 8 {
 		a, b, c, d, e, g, h, k := f.fastLeaf8(roots[:8], x)
@@ -187,7 +186,8 @@ func right(v, t float64) int32 {
 
 // fastLeaf8 walks eight trees at once and returns their leaves' indices.
 // Eight named walks, not a loop over an array: the compiler keeps them in
-// registers (an [8]int32 lane array measured slower than four walks).
+// registers (an [8]int32 lane array in a loop measured no faster than four
+// named walks).
 func (f *Forest) fastLeaf8(r []int32, x []float64) (int32, int32, int32, int32, int32, int32, int32, int32) {
 	nodes := f.fast
 	i, j, k, l, m, n, o, p := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
