@@ -57,6 +57,17 @@ var machines = map[string]*Machine{
 		Env: []string{"GOMAXPROCS=4", "JVMFLAGS=-XX:ActiveProcessorCount=4", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 4:4"},
 		Opts: map[string]string{"workers": "4", "nbthread": "4", "buffer_pool": "512M", "shared_buffers": "512MB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
+	// cpu16sim is a 16-CPU node's pool sizing on the recording machine's 2
+	// CPUs, as cpu4sim is a 4-CPU node's: a test shape, never trained on.
+	// Production nodes have many more CPUs than the training shapes, and the
+	// servers whose pools follow the CPU count (nginx's workers, haproxy's
+	// threads, Go, the JVM, Erlang) change their process structure with
+	// them. It records each class's idle scenario and its shared load
+	// (index 3) only: testdata/bignode-holdout.
+	"cpu16sim": {Name: "cpu16sim", Node: "huge-node-5", CPUs: "0-1", NCPU: 16, Memory: 8 << 30, part: 5,
+		Env: []string{"GOMAXPROCS=16", "JVMFLAGS=-XX:ActiveProcessorCount=16", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 16:16"},
+		Opts: map[string]string{"workers": "16", "nbthread": "16", "buffer_pool": "1G", "shared_buffers": "1GB",
+			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 	// small is a small node's second CPU (cpuset 1, where cpu1 uses 0)
 	// with a tight memory limit, small-node defaults and a cold page cache
 	// for image content.
@@ -70,7 +81,8 @@ var machines = map[string]*Machine{
 // same load on every machine); cpu1 records the first half of the rest, cpu2
 // the other half, so most loads are seen on one of them only and
 // leave-machine-out also tests unseen loads; cpu4sim records every other
-// scenario, overlapping both; small the others (the odd ones).
+// scenario, overlapping both; small the others (the odd ones); a test shape
+// (cpu16sim) none but those two.
 func (m *Machine) pick(i, n int) bool {
 	if i == 0 || i == 3 {
 		return true
@@ -83,8 +95,10 @@ func (m *Machine) pick(i, n int) bool {
 		return i >= half
 	case 3:
 		return i%2 == 0
-	default:
+	case 4:
 		return i%2 == 1
+	default:
+		return false
 	}
 }
 
