@@ -172,6 +172,15 @@ func (f *Forest) fastLeaf(i int32, x []float64) int32 {
 	}
 }
 
+// step is the index of the child of node nd (at index i) that x goes to,
+// or i when nd is a leaf.
+func step(nd *fastNode, i int32, x []float64) int32 {
+	if nd.feature < 0 {
+		return i
+	}
+	return nd.next + right(x[nd.feature], nd.threshold)
+}
+
 // right is 1 when v goes to the right child of a node splitting at t, NaN
 // included (v <= t is false), else 0. Written as a value rather than a jump,
 // the compiler makes it a flag-setting instruction: the walk's comparisons
@@ -197,30 +206,8 @@ func (f *Forest) fastLeaf8(r []int32, x []float64) (int32, int32, int32, int32, 
 		if a.feature < 0 && b.feature < 0 && c.feature < 0 && d.feature < 0 && e.feature < 0 && g.feature < 0 && h.feature < 0 && q.feature < 0 {
 			return i, j, k, l, m, n, o, p
 		}
-		if a.feature >= 0 {
-			i = a.next + right(x[a.feature], a.threshold)
-		}
-		if b.feature >= 0 {
-			j = b.next + right(x[b.feature], b.threshold)
-		}
-		if c.feature >= 0 {
-			k = c.next + right(x[c.feature], c.threshold)
-		}
-		if d.feature >= 0 {
-			l = d.next + right(x[d.feature], d.threshold)
-		}
-		if e.feature >= 0 {
-			m = e.next + right(x[e.feature], e.threshold)
-		}
-		if g.feature >= 0 {
-			n = g.next + right(x[g.feature], g.threshold)
-		}
-		if h.feature >= 0 {
-			o = h.next + right(x[h.feature], h.threshold)
-		}
-		if q.feature >= 0 {
-			p = q.next + right(x[q.feature], q.threshold)
-		}
+		i, j, k, l = step(a, i, x), step(b, j, x), step(c, k, x), step(d, l, x)
+		m, n, o, p = step(e, m, x), step(g, n, x), step(h, o, x), step(q, p, x)
 	}
 }
 
