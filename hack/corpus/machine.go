@@ -57,6 +57,17 @@ var machines = map[string]*Machine{
 		Env: []string{"GOMAXPROCS=4", "JVMFLAGS=-XX:ActiveProcessorCount=4", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 4:4"},
 		Opts: map[string]string{"workers": "4", "nbthread": "4", "buffer_pool": "512M", "shared_buffers": "512MB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
+	// cpu8sim is an 8-CPU node's pool sizing on the recording machine's 2
+	// CPUs, as cpu4sim is a 4-CPU node's: the training shape with the
+	// largest pools. Without it every pool the model knew was sized for 1–4
+	// CPUs, and on a 16-CPU node's sizing the structure gate refused 7 of
+	// 24 known pods (testdata/bignode-holdout). It records each class's
+	// idle scenario, its shared load (index 3) and every third other one,
+	// and the kubelet's probes.
+	"cpu8sim": {Name: "cpu8sim", Node: "large-node-4", CPUs: "0-1", NCPU: 8, Memory: 6 << 30, part: 6,
+		Env: []string{"GOMAXPROCS=8", "JVMFLAGS=-XX:ActiveProcessorCount=8", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 8:8"},
+		Opts: map[string]string{"workers": "8", "nbthread": "8", "buffer_pool": "1G", "shared_buffers": "1GB",
+			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 	// cpu16sim is a 16-CPU node's pool sizing on the recording machine's 2
 	// CPUs, as cpu4sim is a 4-CPU node's: a test shape, never trained on.
 	// Production nodes have many more CPUs than the training shapes, and the
@@ -81,8 +92,8 @@ var machines = map[string]*Machine{
 // same load on every machine); cpu1 records the first half of the rest, cpu2
 // the other half, so most loads are seen on one of them only and
 // leave-machine-out also tests unseen loads; cpu4sim records every other
-// scenario, overlapping both; small the others (the odd ones); a test shape
-// (cpu16sim) none but those two.
+// scenario, overlapping both; small the others (the odd ones); cpu8sim, added
+// later, every third (1, 4, 7); a test shape (cpu16sim) none but those two.
 func (m *Machine) pick(i, n int) bool {
 	if i == 0 || i == 3 {
 		return true
@@ -97,6 +108,8 @@ func (m *Machine) pick(i, n int) bool {
 		return i%2 == 0
 	case 4:
 		return i%2 == 1
+	case 6:
+		return i%3 == 1
 	default:
 		return false
 	}

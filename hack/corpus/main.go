@@ -68,7 +68,7 @@ func record() int {
 	interval := flag.Duration("interval", 10*time.Second, "sampling interval (telegraf default)")
 	only := flag.String("only", "", "comma-separated classes to record (default: all)")
 	smoke := flag.Bool("smoke", false, "one loaded pod per class, short duration")
-	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod), cpu2 (2 CPUs, 3 GiB), cpu4sim (a 4-CPU node's pool sizing on 2 CPUs, 4 GiB), small (the other CPU, 640 MiB, small-node defaults, cold page cache for image content), or the test shape cpu16sim (a 16-CPU node's pool sizing on 2 CPUs, 8 GiB; idle and the shared load only)")
+	machine := flag.String("machine", "cpu2", "machine shape: cpu1 (1 CPU, 1 GiB per pod), cpu2 (2 CPUs, 3 GiB), cpu4sim (a 4-CPU node's pool sizing on 2 CPUs, 4 GiB), small (the other CPU, 640 MiB, small-node defaults, cold page cache for image content), cpu8sim (an 8-CPU node's pool sizing on 2 CPUs, 6 GiB), or the test shape cpu16sim (a 16-CPU node's pool sizing on 2 CPUs, 8 GiB; idle and the shared load only)")
 	seed := flag.Int64("seed", 20240611, "seed for pod names and namespaces")
 	list := flag.Bool("list", false, "print the scenario table (markdown) and exit")
 	added := flag.Bool("added", false, "record only the scenarios that name their machine shapes (added after the shapes' first recordings)")
@@ -83,7 +83,7 @@ func record() int {
 			i := slices.Index(list, s)
 			on := s.Machines
 			if on == nil {
-				for _, name := range []string{"cpu1", "cpu2", "cpu4sim", "small"} {
+				for _, name := range []string{"cpu1", "cpu2", "cpu4sim", "small", "cpu8sim"} {
 					if machines[name].pick(i, len(list)) {
 						on = append(on, name)
 					}

@@ -26,7 +26,7 @@ import (
 //   - trickle: the same probes and a real client at about one request a
 //     second or less.
 var (
-	round3A = []string{"cpu2", "small"}
+	round3A = []string{"cpu2", "small", "cpu8sim"}
 	round3B = []string{"cpu1", "cpu4sim"}
 )
 
