@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 
 	"github.com/sjwhitworth/golearn/base"
@@ -235,6 +237,9 @@ type splitRule struct {
 	minSplit int
 	nclass   int
 	pairs    []valClass
+	cls      []int     // the node's classes, row by row
+	cols     []float64 // the node's candidate values, row-major
+	xl       []float64 // k·log2 k, see xlogx
 }
 
 type valClass struct {
@@ -321,6 +326,12 @@ func (s *splitRule) best(f base.FixedDataGrid, cands []base.Attribute, classSpec
 	bestThr, bestGain := 0.0, 0.0
 	left := make([]int, s.nclass)
 	right := make([]int, s.nclass)
+	// Read every candidate and the class in one pass over the node's rows:
+	// each read resolves the row through golearn's nested views, one map
+	// per level of the tree, so a pass per candidate read the class again
+	// each time and cost as much as the split search itself.
+	var attrs []base.Attribute
+	specs := []base.AttributeSpec{classSpec}
 	for _, a := range cands {
 		if _, ok := a.(*base.FloatAttribute); !ok {
 			continue
@@ -329,24 +340,36 @@ func (s *splitRule) best(f base.FixedDataGrid, cands []base.Attribute, classSpec
 		if err != nil {
 			continue
 		}
+		attrs = append(attrs, a)
+		specs = append(specs, spec)
+	}
+	k := len(attrs)
+	s.cls, s.cols = s.cls[:0], s.cols[:0]
+	f.MapOverRows(specs, func(row [][]byte, _ int) (bool, error) {
+		c := int(base.UnpackBytesToU64(row[0]))
+		if c < 0 || c >= s.nclass {
+			c = 0
+		}
+		s.cls = append(s.cls, c)
+		for _, b := range row[1:] {
+			s.cols = append(s.cols, base.UnpackBytesToFloat(b))
+		}
+		return true, nil
+	})
+	for j, a := range attrs {
 		s.pairs = s.pairs[:0]
-		f.MapOverRows([]base.AttributeSpec{spec, classSpec}, func(row [][]byte, _ int) (bool, error) {
-			c := int(base.UnpackBytesToU64(row[1]))
-			if c < 0 || c >= s.nclass {
-				c = 0
-			}
-			s.pairs = append(s.pairs, valClass{base.UnpackBytesToFloat(row[0]), c})
-			return true, nil
-		})
+		for r, c := range s.cls {
+			s.pairs = append(s.pairs, valClass{s.cols[r*k+j], c})
+		}
 		p := s.pairs
 		if len(p) < 2 {
 			continue
 		}
-		sort.Slice(p, func(i, j int) bool {
-			if p[i].v != p[j].v {
-				return p[i].v < p[j].v
+		slices.SortFunc(p, func(x, y valClass) int {
+			if x.v != y.v {
+				return cmp.Compare(x.v, y.v)
 			}
-			return p[i].c < p[j].c
+			return x.c - y.c
 		})
 		for i := range left {
 			left[i], right[i] = 0, 0
@@ -354,16 +377,28 @@ func (s *splitRule) best(f base.FixedDataGrid, cands []base.Attribute, classSpec
 		for _, x := range p {
 			right[x.c]++
 		}
+		// n·H of a side is n·log2 n − Σ c·log2 c over its class counts;
+		// moving one row across changes one count per side, so the two sums
+		// are kept up to date from a table instead of recomputing every
+		// class's logarithm at every threshold.
+		xl := s.xlogx(len(p))
+		var sumL, sumR float64
+		for _, c := range right {
+			sumR += xl[c]
+		}
 		n := float64(len(p))
-		base := entropy(right, len(p))
+		base := (xl[len(p)] - sumR) / n
 		for i := 0; i < len(p)-1; i++ {
-			left[p[i].c]++
-			right[p[i].c]--
+			c := p[i].c
+			sumL += xl[left[c]+1] - xl[left[c]]
+			sumR += xl[right[c]-1] - xl[right[c]]
+			left[c]++
+			right[c]--
 			if p[i].v == p[i+1].v {
 				continue
 			}
 			nl := i + 1
-			h := (float64(nl)*entropy(left, nl) + float64(len(p)-nl)*entropy(right, len(p)-nl)) / n
+			h := (xl[nl] - sumL + xl[len(p)-nl] - sumR) / n
 			if g := base - h; g > bestGain+1e-12 {
 				thr := p[i].v + (p[i+1].v-p[i].v)/2
 				if thr >= p[i+1].v || math.IsInf(thr, 0) {
@@ -376,18 +411,17 @@ func (s *splitRule) best(f base.FixedDataGrid, cands []base.Attribute, classSpec
 	return bestAttr, bestThr, bestGain
 }
 
-func entropy(counts []int, n int) float64 {
-	if n == 0 {
-		return 0
-	}
-	var h float64
-	for _, c := range counts {
-		if c > 0 {
-			p := float64(c) / float64(n)
-			h -= p * math.Log2(p)
+// xlogx returns the table k·log2 k for k = 0…n, grown as needed and kept
+// for the tree's later nodes.
+func (s *splitRule) xlogx(n int) []float64 {
+	for k := len(s.xl); k <= n; k++ {
+		v := 0.0
+		if k > 0 {
+			v = float64(k) * math.Log2(float64(k))
 		}
+		s.xl = append(s.xl, v)
 	}
-	return h
+	return s.xl
 }
 
 // addTree appends a golearn tree in compact form; nodes are laid out in
