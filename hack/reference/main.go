@@ -23,7 +23,7 @@ import (
 func main() {
 	corpus := flag.String("corpus", "testdata/corpus", "the recorded corpus (pods.csv, metrics.lp)")
 	out := flag.String("out", "trainer/reference", "where to write pods.csv and metrics.lp")
-	perClass := flag.Int("per-class", 4, "reference pods per class (one per machine shape of the corpus)")
+	perClass := flag.Int("per-class", 5, "reference pods per class (one per machine shape of the corpus: five)")
 	seconds := flag.Int("seconds", 90, "seconds of samples kept per pod, from its first")
 	flag.Parse()
 	if err := run(*corpus, *out, *perClass, int64(*seconds)); err != nil {
