@@ -19,8 +19,8 @@ import (
 	"github.com/podclass/podclass/samples/prometheus"
 )
 
-// corpusFile is the recorded corpus: telegraf's line protocol of 195 real
-// pods (testdata/corpus/README.md).
+// corpusFile is the recorded corpus: telegraf's line protocol of real pods
+// (testdata/corpus/README.md).
 const corpusFile = "../../testdata/corpus/metrics.lp"
 
 // corpus is the recorded corpus as the kubelet's cAdvisor would have
