@@ -151,8 +151,9 @@ func testFixture(t *testing.T, srv string, c *cadvisor) {
 	})
 }
 
-// testCorpus reads every recorded pod, in one query and in batches of 50:
-// each window must be what the line-protocol reader makes of the recording.
+// testCorpus reads every recorded pod, in batches of the default size (500)
+// and of 50: each window must be what the line-protocol reader makes of the
+// recording.
 func testCorpus(t *testing.T, srv string, rec *corpus) {
 	// The corpus's recordings span days (its rounds were recorded a week
 	// apart): a read that long is split in time, each range one query per
@@ -161,7 +162,10 @@ func testCorpus(t *testing.T, srv string, rec *corpus) {
 	for _, tc := range []struct {
 		batch   int
 		queries int64
-	}{{batch: 0, queries: ranges}, {batch: 50, queries: ranges * int64((len(rec.pods)+49)/50)}} {
+	}{
+		{batch: 0, queries: ranges * int64((len(rec.pods)+samples.DefaultBatchSize-1)/samples.DefaultBatchSize)},
+		{batch: 50, queries: ranges * int64((len(rec.pods)+49)/50)},
+	} {
 		t.Run(fmt.Sprintf("%d pods, batch size %d", len(rec.pods), tc.batch), func(t *testing.T) {
 			rt := &samplestest.CountingTransport{Suffix: "/api/v1/query_range", Next: http.DefaultTransport}
 			// The time split is held by the max-samples test; here
@@ -330,7 +334,9 @@ func TestLongReadsStayUnderTheSampleLimit(t *testing.T) {
 			rec := loadCorpus(t)
 			srv := e.start(t, allSeries(rec.series), fmt.Sprintf(e.sampleLimit, 20000)).URL
 
-			src, err := prometheus.NewSource(prometheus.Config{URL: srv})
+			// One batch of every pod, so the split below is the time split
+			// alone.
+			src, err := prometheus.NewSource(prometheus.Config{URL: srv, BatchSize: len(rec.pods), PodStepsPerQuery: 1 << 30})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -340,7 +346,7 @@ func TestLongReadsStayUnderTheSampleLimit(t *testing.T) {
 			}
 
 			rt := &samplestest.CountingTransport{Suffix: "/api/v1/query_range", Next: http.DefaultTransport}
-			src, err = prometheus.NewSource(prometheus.Config{URL: srv, RoundTripper: rt, PodStepsPerQuery: len(rec.pods) * 30})
+			src, err = prometheus.NewSource(prometheus.Config{URL: srv, RoundTripper: rt, BatchSize: len(rec.pods), PodStepsPerQuery: len(rec.pods) * 30})
 			if err != nil {
 				t.Fatal(err)
 			}
