@@ -63,7 +63,7 @@ func atMost(t *testing.T, what string, got, ceiling float64) {
 // services included.
 func TestLeaveMachineOutOnRecordedPods(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains three models on the corpus")
+		t.Skip("trains a model per machine shape of the corpus")
 	}
 	ds := loadRecorded(t, filepath.Join("..", "testdata", "corpus"))
 	cfg := DefaultEvalConfig()

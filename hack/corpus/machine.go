@@ -54,7 +54,7 @@ var machines = map[string]*Machine{
 	// 4 CPUs (nginx workers, haproxy nbthread), with a bigger node's memory
 	// defaults. The CPU time itself still comes from 2 CPUs.
 	"cpu4sim": {Name: "cpu4sim", Node: "big-node-3", CPUs: "0-1", NCPU: 4, Memory: 4 << 30, part: 3,
-		Env: []string{"GOMAXPROCS=4", "JVMFLAGS=-XX:ActiveProcessorCount=4", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 4:4"},
+		Env: simEnv(4),
 		Opts: map[string]string{"workers": "4", "nbthread": "4", "buffer_pool": "512M", "shared_buffers": "512MB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 	// cpu8sim is an 8-CPU node's pool sizing on the recording machine's 2
@@ -65,7 +65,7 @@ var machines = map[string]*Machine{
 	// idle scenario, its shared load (index 3) and every third other one,
 	// and the kubelet's probes.
 	"cpu8sim": {Name: "cpu8sim", Node: "large-node-4", CPUs: "0-1", NCPU: 8, Memory: 6 << 30, part: 6,
-		Env: []string{"GOMAXPROCS=8", "JVMFLAGS=-XX:ActiveProcessorCount=8", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 8:8"},
+		Env: simEnv(8),
 		Opts: map[string]string{"workers": "8", "nbthread": "8", "buffer_pool": "1G", "shared_buffers": "1GB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 	// cpu16sim is a 16-CPU node's pool sizing on the recording machine's 2
@@ -76,7 +76,7 @@ var machines = map[string]*Machine{
 	// them. It records each class's idle scenario and its shared load
 	// (index 3) only: testdata/bignode-holdout.
 	"cpu16sim": {Name: "cpu16sim", Node: "huge-node-5", CPUs: "0-1", NCPU: 16, Memory: 8 << 30, part: 5,
-		Env: []string{"GOMAXPROCS=16", "JVMFLAGS=-XX:ActiveProcessorCount=16", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 16:16"},
+		Env: simEnv(16),
 		Opts: map[string]string{"workers": "16", "nbthread": "16", "buffer_pool": "1G", "shared_buffers": "1GB",
 			"threads": "4", "zk_heap": "1024", "mem": "256"}},
 	// small is a small node's second CPU (cpuset 1, where cpu1 uses 0)
@@ -85,6 +85,14 @@ var machines = map[string]*Machine{
 	"small": {Name: "small", Node: "small-node-2", CPUs: "1", NCPU: 1, Memory: 640 << 20, part: 4, ColdCache: true,
 		Opts: map[string]string{"workers": "1", "nbthread": "1", "buffer_pool": "64M", "shared_buffers": "64MB",
 			"threads": "1", "zk_heap": "192", "mem": "32"}},
+}
+
+// simEnv tells every runtime that sizes itself from the CPUs it sees (Go's
+// GOMAXPROCS, the JVM's ActiveProcessorCount, Erlang's schedulers) that the
+// node has n: the simulated shapes' pool sizing on the recording machine.
+func simEnv(n int) []string {
+	return []string{fmt.Sprintf("GOMAXPROCS=%d", n), fmt.Sprintf("JVMFLAGS=-XX:ActiveProcessorCount=%d", n),
+		fmt.Sprintf("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S %d:%d", n, n)}
 }
 
 // pick reports whether scenario i of a class with n scenarios is recorded on

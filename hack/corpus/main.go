@@ -3,7 +3,7 @@
 // sampled every 10 s into the line protocol telegraf's kubernetes and docker
 // inputs write. Run it through hack/corpus/record.sh (root, Debian).
 //
-//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small|cpu16sim] [-added [-round N]] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
+//	corpus [-out testdata/corpus] [-machine cpu1|cpu2|cpu4sim|small|cpu8sim|cpu16sim] [-added [-round N]] [-parallel 8] [-duration 300s] [-only class,...] [-smoke] [-list]
 package main
 
 import (
